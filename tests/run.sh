@@ -1,0 +1,198 @@
+#!/bin/sh
+# tests/run.sh - the whole test suite; `make test` runs it. The last line it prints
+# is "N passed, N failed" (tests of every program in every build configuration, plus
+# one entry per build or check step) and it exits non-zero on any failure.
+#
+# Build configurations (each compiles every tests/test_*.c and runs it):
+#   gcc         gcc -O2 -march=native -fopenmp, C11 pedantic -Werror
+#   gcc-noomp   the same without OpenMP
+#   gcc-noomp-macro  -fopenmp with LONGCTX_NO_OPENMP
+#   gcc-nosimd  LONGCTX_NO_SIMD (the scalar reference paths only)
+#   clang       clang -O2 -march=native (-fopenmp when libomp is there)
+#   clang-avx2  clang with AVX2+FMA+F16C only (no AVX-512), where the CPU has them
+#   asan        gcc -O1 -fsanitize=address,undefined, LCX_TEST_QUICK=1
+# and the checks: C++17 include (g++ and clang++), two translation units with
+# LONGCTX_STATIC, the header included twice, the README snippet, the examples and
+# benchmarks built with -Werror and run in quick mode.
+# Environment: OPENMP=0 drops every OpenMP configuration; CC is ignored (both
+# compilers are always used when present); JOBS sets build parallelism.
+
+set -u
+cd "$(dirname "$0")/.." || exit 1
+OUT=build/test
+mkdir -p "$OUT"
+OPENMP=${OPENMP:-1}
+JOBS=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+WARN="-std=c11 -Wall -Wextra -Wpedantic -Werror"
+PASSED=0
+FAILED=0
+FAILURES=""
+
+have() { command -v "$1" >/dev/null 2>&1; }
+pass() { PASSED=$((PASSED + 1)); }
+fail() { FAILED=$((FAILED + 1)); FAILURES="$FAILURES
+  $1"; echo "FAIL: $1"; }
+
+omp_works() { # $1 = compiler
+    printf '#include <omp.h>\nint main(void){return omp_get_max_threads() > 0 ? 0 : 1;}\n' > "$OUT/omp.c"
+    $1 -fopenmp "$OUT/omp.c" -o "$OUT/omp" >/dev/null 2>&1 && "$OUT/omp"
+}
+cpu_has() { grep -q " $1" /proc/cpuinfo 2>/dev/null; }
+
+# name|compiler|flags|env
+CONFIGS=""
+add() { CONFIGS="$CONFIGS
+$1"; }
+GCC_OMP=""; CLANG_OMP=""
+if [ "$OPENMP" != 0 ]; then
+    omp_works gcc && GCC_OMP=-fopenmp
+    have clang && omp_works clang && CLANG_OMP=-fopenmp
+fi
+if have gcc; then
+    [ -n "$GCC_OMP" ] && add "gcc|gcc|-O2 -march=native -fopenmp|"
+    add "gcc-noomp|gcc|-O2 -march=native|"
+    [ -n "$GCC_OMP" ] && add "gcc-noomp-macro|gcc|-O2 -march=native -fopenmp -DLONGCTX_NO_OPENMP|"
+    add "gcc-nosimd|gcc|-O2 -march=native $GCC_OMP -DLONGCTX_NO_SIMD|"
+    add "asan|gcc|-O1 -g -march=native $GCC_OMP -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer|LCX_TEST_QUICK=1"
+else
+    fail "gcc not found"
+fi
+if have clang; then
+    add "clang|clang|-O2 -march=native $CLANG_OMP|"
+    if cpu_has avx2 && cpu_has fma && cpu_has f16c; then
+        add "clang-avx2|clang|-O2 -mavx2 -mfma -mf16c $CLANG_OMP|"
+    fi
+else
+    fail "clang not found (.ci/run installs it)"
+fi
+
+TESTS=$(ls tests/test_*.c)
+
+# ---- build everything, JOBS at a time -----------------------------------------
+: > "$OUT/jobs"
+echo "$CONFIGS" | while IFS='|' read -r name cc flags env; do
+    [ -n "$name" ] || continue
+    mkdir -p "$OUT/$name"
+    for t in $TESTS; do
+        b=$(basename "$t" .c)
+        echo "$cc $WARN $flags -Iinclude -Itests $t -o $OUT/$name/$b -lm > $OUT/$name/$b.log 2>&1 || echo build-failed > $OUT/$name/$b.failed" >> "$OUT/jobs"
+    done
+done
+# the include and usage checks
+mkdir -p "$OUT/checks"
+cat > "$OUT/checks/twice.c" <<'C'
+#include "longctx.h"
+#include "longctx.h"
+#define LONGCTX_IMPLEMENTATION
+#include "longctx.h"
+#include "longctx.h"
+int main(void) { return lcx_status_string(LCX_OK)[0] == 'o' ? 0 : 1; }
+C
+cat > "$OUT/checks/static_a.c" <<'C'
+#define LONGCTX_STATIC
+#define LONGCTX_IMPLEMENTATION
+#include "longctx.h"
+int other(void);
+int main(void) { return (lcx_f16_to_f32(lcx_f32_to_f16(1.5f)) == 1.5f && other() == 0) ? 0 : 1; }
+C
+cat > "$OUT/checks/static_b.c" <<'C'
+#define LONGCTX_STATIC
+#define LONGCTX_IMPLEMENTATION
+#include "longctx.h"
+int other(void) { return lcx_status_string(LCX_OK)[0] == 'o' ? 0 : 1; }
+C
+cat > "$OUT/checks/cpp.cpp" <<'C'
+#include "longctx.h"
+#define LONGCTX_IMPLEMENTATION
+#include "longctx.h"
+#include <cstdio>
+int main() { std::printf("%s\n", lcx_version_string()); return lcx_f32_to_bf16(1.0f) == 0x3F80 ? 0 : 1; }
+C
+# the README's usage snippet: the first ```c block after the line <!-- snippet -->
+awk '/<!-- snippet -->/{f=1; next} f==1 && /^```c/{f=2; next} f==2 && /^```/{exit} f==2{print}' README.md > "$OUT/checks/readme_snippet.c" 2>/dev/null
+CHECKS="twice|gcc $WARN -O1 -Iinclude $OUT/checks/twice.c -o $OUT/checks/twice -lm
+static-gcc|gcc $WARN -O1 -Iinclude $OUT/checks/static_a.c $OUT/checks/static_b.c -o $OUT/checks/static_gcc -lm
+cpp-g++|g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=native -Iinclude $OUT/checks/cpp.cpp -o $OUT/checks/cpp_gxx
+readme-snippet|gcc $WARN -O1 -Iinclude $OUT/checks/readme_snippet.c -o $OUT/checks/readme_snippet -lm"
+if have clang; then
+    CHECKS="$CHECKS
+static-clang|clang $WARN -O1 -Iinclude $OUT/checks/static_a.c $OUT/checks/static_b.c -o $OUT/checks/static_clang -lm
+cpp-clang++|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=native -Iinclude $OUT/checks/cpp.cpp -o $OUT/checks/cpp_clangxx"
+fi
+echo "$CHECKS" | while IFS='|' read -r name cmd; do
+    echo "$cmd > $OUT/checks/$name.log 2>&1 || echo build-failed > $OUT/checks/$name.failed" >> "$OUT/jobs"
+done
+rm -f "$OUT"/*/*.failed
+t0=$(date +%s)
+tr '\n' '\0' < "$OUT/jobs" | xargs -0 -P "$JOBS" -I{} sh -c '{}'
+echo "built in $(( $(date +%s) - t0 )) s"
+
+# ---- run ---------------------------------------------------------------------
+echo "$CHECKS" > "$OUT/checks/list"
+while IFS='|' read -r name cmd; do
+    if [ -f "$OUT/checks/$name.failed" ]; then
+        cat "$OUT/checks/$name.log"
+        fail "check $name: build failed"
+    else
+        pass
+    fi
+done < "$OUT/checks/list"
+for bin in twice static_gcc cpp_gxx readme_snippet static_clang cpp_clangxx; do
+    [ -x "$OUT/checks/$bin" ] || continue
+    if "$OUT/checks/$bin" > /dev/null; then pass; else fail "check $bin: ran and failed"; fi
+done
+
+run_cfg() { # name env
+    name=$1; env=$2
+    for t in $TESTS; do
+        b=$(basename "$t" .c)
+        if [ -f "$OUT/$name/$b.failed" ]; then
+            cat "$OUT/$name/$b.log"
+            fail "$name/$b: build failed"
+            continue
+        fi
+        s0=$(date +%s)
+        env $env "$OUT/$name/$b" > "$OUT/$name/$b.out" 2>&1
+        rc=$?
+        grep -v '^ok ' "$OUT/$name/$b.out" | grep -E '^(FAIL|not ok)' | head -40
+        line=$(tail -n 1 "$OUT/$name/$b.out")
+        p=$(echo "$line" | sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1/p')
+        f=$(echo "$line" | sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\2/p')
+        echo "[$name] $b: ${line} ($(( $(date +%s) - s0 )) s)"
+        if [ -z "$p" ]; then
+            tail -n 20 "$OUT/$name/$b.out"
+            fail "$name/$b: crashed or printed no summary (exit $rc)"
+            continue
+        fi
+        PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+        [ "$f" -gt 0 ] && FAILURES="$FAILURES
+  $name/$b: $f failed"
+        if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then fail "$name/$b: exit $rc"; fi
+    done
+}
+echo "$CONFIGS" > "$OUT/configs"
+while IFS='|' read -r name cc flags env; do
+    [ -n "$name" ] || continue
+    run_cfg "$name" "$env"
+done < "$OUT/configs"
+
+# ---- examples and benchmarks: built with -Werror, run in quick mode ---------------
+if make -s all OPENMP="$OPENMP" > "$OUT/make_all.log" 2>&1; then
+    pass
+    for b in build/bench_*; do
+        [ -x "$b" ] || continue
+        if LCX_BENCH_QUICK=1 "$b" > "$OUT/$(basename "$b").out" 2>&1 && grep -q '^bench: name=' "$OUT/$(basename "$b").out"; then pass; else tail -5 "$OUT/$(basename "$b").out"; fail "$b --quick"; fi
+    done
+    for e in build/*; do
+        case "$e" in build/bench_*|build/test) continue ;; esac
+        [ -x "$e" ] || continue
+        if LCX_EXAMPLE_QUICK=1 "$e" > "$OUT/$(basename "$e").out" 2>&1; then pass; else tail -5 "$OUT/$(basename "$e").out"; fail "$e (quick run)"; fi
+    done
+else
+    cat "$OUT/make_all.log"
+    fail "make all (examples and benchmarks with -Werror)"
+fi
+
+if [ "$FAILED" -gt 0 ]; then echo "failures:$FAILURES"; fi
+echo "$PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]
