@@ -24,6 +24,10 @@
 #include <time.h>
 #ifdef _OPENMP
 #include <omp.h>
+#define LCXB_PRAGMA(x) _Pragma(#x)
+#define LCXB_OMP(...) LCXB_PRAGMA(omp __VA_ARGS__)
+#else
+#define LCXB_OMP(...)
 #endif
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -86,16 +90,17 @@ static volatile float lcxb_sink;
 
 /* Sum a large buffer with n_threads threads, each its own contiguous part. */
 static inline double lcxb_read_bw(int n_threads) {
+    (void)n_threads; /* unused without OpenMP */
     size_t bytes = lcxb_quick() ? ((size_t)1 << 22) : LCXB_BW_BYTES;
     size_t n = bytes / sizeof(float);
     float *a = (float *)lcxb_alloc(bytes);
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+LCXB_OMP(parallel for num_threads(n_threads) schedule(static))
     for (size_t i = 0; i < n; i++) a[i] = (float)(i & 7) * 0.25f;
     double t[7];
     for (int r = 0; r < 7; r++) {
         double t0 = lcxb_now();
         float total = 0;
-#pragma omp parallel num_threads(n_threads) reduction(+ : total)
+LCXB_OMP(parallel num_threads(n_threads) reduction(+ : total))
         {
             int nt = 1, id = 0;
 #ifdef _OPENMP
@@ -146,15 +151,16 @@ static inline double lcxb_read_bw(int n_threads) {
 
 /* Copy a large buffer to another: GB/s counted as bytes read + bytes written. */
 static inline double lcxb_copy_bw(int n_threads) {
+    (void)n_threads; /* unused without OpenMP */
     size_t bytes = lcxb_quick() ? ((size_t)1 << 22) : (LCXB_BW_BYTES / 2);
     size_t n = bytes / sizeof(float);
     float *a = (float *)lcxb_alloc(bytes), *b = (float *)lcxb_alloc(bytes);
-#pragma omp parallel for num_threads(n_threads) schedule(static)
+LCXB_OMP(parallel for num_threads(n_threads) schedule(static))
     for (size_t i = 0; i < n; i++) { a[i] = (float)(i & 7); b[i] = 0; }
     double t[7];
     for (int r = 0; r < 7; r++) {
         double t0 = lcxb_now();
-#pragma omp parallel num_threads(n_threads)
+LCXB_OMP(parallel num_threads(n_threads))
         {
             int nt = 1, id = 0;
 #ifdef _OPENMP
@@ -229,11 +235,12 @@ static inline double lcxb_fma_kernel(long iters) {
 
 /* GFLOP/s with n_threads threads, each running the kernel; median of 5. */
 static inline double lcxb_fma_peak(int n_threads) {
+    (void)n_threads; /* unused without OpenMP */
     long iters = lcxb_quick() ? 100000L : 20000000L;
     double t[5], flops = 0;
     for (int r = 0; r < 5; r++) {
         double t0 = lcxb_now(), f = 0;
-#pragma omp parallel num_threads(n_threads) reduction(+ : f)
+LCXB_OMP(parallel num_threads(n_threads) reduction(+ : f))
         f += lcxb_fma_kernel(iters);
         t[r] = lcxb_now() - t0;
         flops = f;
