@@ -161,7 +161,249 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  *  2. >>rope  rotary position embeddings
  * ============================================================================ */
 
-/* >>rope declarations go here */
+/* Rotary position embeddings (RoPE, RoFormer arXiv 2104.09864) rotate each pair of
+ * dimensions of a query or key vector by an angle proportional to the token's
+ * position: pair i of a vector at position p turns by p * f_i, with the inverse
+ * frequencies f_i = theta^(-2i/d) for d = rotary_dim and i = 0 .. d/2-1. The dot
+ * product of a rotated query and key then depends only on their position
+ * difference. Long-context methods change the frequencies (and sometimes scale the
+ * vectors by an "attention factor" A):
+ *
+ *   type         what it does (paper)                                      A
+ *   DEFAULT      f_i = theta^(-2i/d) (RoFormer 2104.09864)                  1
+ *   LINEAR       f_i / s: position interpolation (2306.15595)              1
+ *   NTK          theta * s^(d/(d-2)): NTK-aware base scaling (reddit post) 1
+ *   DYNAMIC_NTK  NTK with s' = s*max(L,L0)/L0 - (s-1): grows with seq_len   1
+ *   YARN         per-pair blend of f_i and f_i/s by wavelength (2309.00071) 0.1 ln s + 1
+ *   LLAMA3       wavelength bands: high freqs kept, low freqs / s (Llama 3.1) 1
+ *   LONGROPE     f_i / e_i, e = short or long factors by seq_len (2402.13753)
+ *                                                     sqrt(1 + ln s / ln L0)
+ *   CLEX         per-pair scaling from a learned ODE in the scale t (2310.16450) 1
+ *
+ * Exact formulas: HF transformers' modeling_rope_utils.py (all but CLEX) and the
+ * CLEX authors' clex_layer.py; the header follows their semantics and is checked
+ * against values they compute.
+ *
+ * Pair layouts (which dimensions rotate together), for d = rotary_dim = 8:
+ *
+ *   LCX_ROPE_HALF         (NeoX, HF rotate_half)    x0 x1 x2 x3 | x4 x5 x6 x7
+ *                                                   pairs (0,4) (1,5) (2,6) (3,7)
+ *   LCX_ROPE_INTERLEAVED  (GPT-J, Meta original)    (x0 x1) (x2 x3) (x4 x5) (x6 x7)
+ *
+ * A pair (a, b) becomes (a*c - b*s, b*c + a*s), c = A*cos(p*f_i), s = A*sin(p*f_i).
+ * Dimensions rotary_dim .. head_dim-1 (partial rotary) pass through bit-identical.
+ *
+ * Configuration: which lcx_rope_config fields each type reads (anything else is
+ * ignored and not validated), the default a zero field takes, and the valid range.
+ *
+ *   field             types                     0 means       valid
+ *   head_dim          all                       (required)    even, 2..LCX_ROPE_MAX_HEAD_DIM
+ *   rotary_dim        all                       head_dim      even, 2..head_dim (0: head_dim)
+ *   theta             all                       10000         finite, > 0
+ *   layout            all                       LCX_ROPE_HALF HALF or INTERLEAVED
+ *   factor s          LINEAR NTK DYNAMIC_NTK    (required)    finite, >= 1
+ *                     YARN LONGROPE
+ *                     LLAMA3                    8             finite, >= 1
+ *   original_max_pos  DYNAMIC_NTK YARN          (required)    > 0 (LONGROPE with
+ *   L0                LONGROPE CLEX                            derived A and s > 1: >= 2)
+ *                     LLAMA3                    8192          > 0
+ *   beta_fast         YARN                      32            finite, > 0, > beta_slow
+ *   beta_slow         YARN                      1             finite, > 0
+ *   mscale,           YARN                      unused        finite, >= 0; used as
+ *   mscale_all_dim                                            A = m(mscale)/m(all_dim)
+ *                                                             when both are non-zero
+ *   attention_factor  YARN LONGROPE             derived       finite, >= 0 (all types
+ *                                                             check it; others ignore it)
+ *   yarn_no_truncate  YARN                      truncate      any (non-zero: no rounding)
+ *   low_freq_factor   LLAMA3                    1             finite, > 0
+ *   high_freq_factor  LLAMA3                    4             finite, > low_freq_factor
+ *   short_factor,     LONGROPE                  (required)    rotary_dim/2 floats each,
+ *   long_factor                                               finite, > 0; copied
+ *   clex              CLEX                      (required)    see lcx_clex_params; borrowed;
+ *                                                             rotary_dim <= 256
+ *   n_threads         all (apply/shift/rerotate) OpenMP default >= 0 (1: serial)
+ *
+ * YARN's attention factor: the given one; else m(s,mscale)/m(s,mscale_all_dim) when
+ * both are non-zero (DeepSeek form); else m(s,1), with m(s,k) = 1 for s <= 1 and
+ * 0.1*k*ln(s) + 1 otherwise. LONGROPE's: the given one; else 1 for s <= 1 and
+ * sqrt(1 + ln(s)/ln(L0)) otherwise (HF's s is max_position_embeddings / L0).
+ *
+ * Frequencies that change with the sequence length: DYNAMIC_NTK (recomputed for
+ * L > L0), LONGROPE (long factors once L > L0) and CLEX (integer scale
+ * t = ceil(L/L0)) depend on the length set by lcx_rope_set_seq_len. Keys that
+ * already sit rotated in a cache were rotated with the frequencies of their time.
+ * HF transformers recomputes the frequencies on every forward pass, so its cached
+ * keys carry a mixture of frequencies; llama.cpp never changes them after load.
+ * longctx lets the caller choose: keep the cached keys as they are (HF's
+ * behaviour), or move them exactly to the new frequencies with lcx_rope_rerotate
+ * (keep a copy of the old lcx_rope; rotations are invertible, so nothing is lost
+ * beyond float rounding).
+ *
+ * Precision: frequencies are computed in double, and every angle p * f_i is
+ * formed in double and reduced by the C library's sin/cos, so positions up to
+ * 2^31 and beyond stay within ~1e-6 of an exact rotation. (A float product
+ * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.)
+ *
+ * Speed and threads: per token the rotary_dim/2 cos/sin values are computed once
+ * and shared by all heads, which rotate with AVX2/AVX-512 where compiled. Calls
+ * with enough work (about 64K rotated elements) split tokens across cfg.n_threads
+ * OpenMP threads; results are bit-identical for any thread count.
+ *
+ * Example (Llama 3.1 8B: head_dim 128, theta 500000, llama3 scaling):
+ *
+ *     lcx_rope_config rc = {0};
+ *     rc.head_dim = 128; rc.theta = 500000; rc.type = LCX_ROPE_LLAMA3;
+ *     lcx_rope rope;
+ *     if (lcx_rope_init(&rope, &rc) != LCX_OK) ...;
+ *     lcx_rope_apply(&rope, q, n_tokens, 32, 32 * 128, pos);   // q [n][32][128]
+ *     lcx_rope_apply(&rope, k, n_tokens, 8, 8 * 128, pos);     // k [n][8][128]
+ */
+
+/* The largest head_dim (and so rotary_dim) lcx_rope accepts. */
+#define LCX_ROPE_MAX_HEAD_DIM 512
+/* The largest rotary_dim for CLEX (its ODE integration keeps O(rotary_dim)
+   doubles on the stack, which must stay under 8 KiB). */
+#define LCX_ROPE_CLEX_MAX_ROTARY_DIM 256
+
+typedef enum lcx_rope_type {
+    LCX_ROPE_DEFAULT = 0, /* theta^(-2i/d) */
+    LCX_ROPE_LINEAR,      /* position interpolation (PI): f / s */
+    LCX_ROPE_NTK,         /* NTK-aware: theta * s^(d/(d-2)) */
+    LCX_ROPE_DYNAMIC_NTK, /* NTK whose scale grows with the sequence length */
+    LCX_ROPE_YARN,        /* YaRN ramp between f and f/s, attention factor */
+    LCX_ROPE_LLAMA3,      /* Llama 3.1 wavelength bands */
+    LCX_ROPE_LONGROPE,    /* LongRoPE / Phi-3: per-pair short and long factors */
+    LCX_ROPE_CLEX         /* CLEX: per-pair scaling from a learned ODE */
+} lcx_rope_type;
+
+typedef enum lcx_rope_layout {
+    LCX_ROPE_HALF = 0,   /* NeoX / HF rotate_half: pairs (i, i + r/2) */
+    LCX_ROPE_INTERLEAVED /* GPT-J / Meta original: pairs (2i, 2i + 1) */
+} lcx_rope_layout;
+
+typedef enum lcx_clex_act { LCX_CLEX_TANH = 0, LCX_CLEX_SILU } lcx_clex_act;
+
+/* The learned part of a CLEX model, as its checkpoint holds it. With d = rotary_dim
+   and H = param_factor * d, the log-frequencies x(t) obey
+       dx/dt = act((x + ln g(t)) @ up_proj) @ down_proj + g'(t)/g(t),
+   g_i(t) = (10000 * (2t-1)^(d/(d-2)))^(-2i/d), from x(1) = ln(DEFAULT frequencies),
+   integrated with the 3/8-rule RK4 on the grid 1, 1+dt, ..., max_factor (see
+   REFERENCES: the CLEX authors' clex_layer.py with torchdiffeq's rk4).
+   Borrowed: must outlive every lcx_rope made from it (the weights are read again
+   whenever lcx_rope_set_seq_len changes the integer scale t). */
+typedef struct lcx_clex_params {
+    int param_factor;      /* hidden width = param_factor * rotary_dim; required, >= 1 */
+    lcx_clex_act act;      /* TANH (0) or SILU */
+    int max_factor;        /* largest integer scale t; required, >= 1 */
+    double time_dt;        /* RK4 step; required, finite, > 0,
+                              (max_factor - 1) / time_dt <= 1e8 */
+    const float *up_proj;  /* [rotary_dim/2][param_factor*rotary_dim], row-major; required */
+    const float *down_proj;/* [param_factor*rotary_dim][rotary_dim/2], row-major; required */
+} lcx_clex_params;
+
+/* How to build an lcx_rope. Zero-initialise, then set what you need; the table in
+   the comment above lists per type which fields are read, their defaults and
+   ranges. */
+typedef struct lcx_rope_config {
+    int head_dim;                 /* required, even, <= LCX_ROPE_MAX_HEAD_DIM */
+    int rotary_dim;               /* 0: head_dim; even, <= head_dim (partial rotary) */
+    double theta;                 /* 0: 10000 */
+    lcx_rope_layout layout;       /* 0: LCX_ROPE_HALF */
+    lcx_rope_type type;           /* 0: LCX_ROPE_DEFAULT */
+    double factor;                /* s >= 1; required for LINEAR, NTK, DYNAMIC_NTK, YARN,
+                                     LONGROPE; LLAMA3 0: 8; unused by DEFAULT and CLEX */
+    int64_t original_max_pos;     /* pre-training length L0; required for DYNAMIC_NTK,
+                                     YARN, LONGROPE, CLEX; LLAMA3 0: 8192 */
+    double beta_fast, beta_slow;  /* YaRN; 0: 32 and 1 */
+    double mscale, mscale_all_dim;/* YaRN (DeepSeek form); 0: unused */
+    double attention_factor;      /* 0: derived as the type defines (YARN, LONGROPE) */
+    int yarn_no_truncate;         /* 1: YaRN correction range not rounded */
+    double low_freq_factor, high_freq_factor; /* LLAMA3; 0: 1 and 4 */
+    const float *short_factor, *long_factor;  /* LONGROPE: rotary_dim/2 each, copied */
+    const struct lcx_clex_params *clex;       /* CLEX: required; borrowed */
+    int n_threads;                /* apply/shift/rerotate; 0: OpenMP default, 1: serial */
+} lcx_rope_config;
+
+/* A RoPE state: plain data (about 4.4 KiB), copyable with memcpy or `=`; only
+   `clex` points outside it. Fill it with lcx_rope_init; read it through the
+   functions below (the fields are visible so a copy can be inspected). */
+typedef struct lcx_rope {
+    lcx_rope_config cfg;          /* resolved: every default filled in; short_factor,
+                                     long_factor are NULL here (copied below) */
+    double inv_freq[LCX_ROPE_MAX_HEAD_DIM / 2]; /* f_i for the current seq_len */
+    double attention_factor;      /* A, multiplies cos and sin */
+    float short_factor[LCX_ROPE_MAX_HEAD_DIM / 2]; /* LONGROPE copies, else 0 */
+    float long_factor[LCX_ROPE_MAX_HEAD_DIM / 2];
+    const lcx_clex_params *clex;  /* borrowed (CLEX), else NULL */
+    int64_t seq_len;              /* the current sequence length (0 after init) */
+    int clex_t;                   /* CLEX: the integer scale t of inv_freq, else 0 */
+} lcx_rope;
+
+/* Validate cfg, resolve its defaults and compute the frequencies for seq_len 0
+   (DEFAULT-like for DYNAMIC_NTK, the short factors for LONGROPE, t = 1 for CLEX).
+   Errors: LCX_ERR_INVALID_ARG for NULL rope or cfg, an unknown type or layout, and
+   any field outside the range the table above gives for the type;
+   LCX_ERR_UNSUPPORTED for CLEX with rotary_dim > LCX_ROPE_CLEX_MAX_ROTARY_DIM.
+   On error *rope is left exactly as it was. */
+LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg);
+
+/* Set the current sequence length L (the number of tokens the model sees now,
+   cached ones included). DEFAULT, LINEAR, NTK, YARN and LLAMA3 only record it.
+   DYNAMIC_NTK recomputes its frequencies with L' = max(L, L0); LONGROPE uses the
+   long factors when L > L0 and the short ones otherwise; CLEX integrates its ODE
+   to t = clamp(ceil(L/L0), 1, max_factor), only when t changes (cost about
+   (t-1)/time_dt RK4 steps of O(rotary_dim^2 * param_factor) each).
+   Errors: LCX_ERR_INVALID_ARG for NULL rope or seq_len < 0 (rope unchanged). */
+LCXDEF lcx_status lcx_rope_set_seq_len(lcx_rope *rope, int64_t seq_len);
+
+/* The current inverse frequencies f_i in double: returns n = rotary_dim/2 and, if
+   inv_freq is not NULL, writes n values to it. Returns 0 for a NULL rope. */
+LCXDEF int lcx_rope_inv_freq(const lcx_rope *rope, double *inv_freq /* n or NULL */);
+
+/* The attention factor A that multiplies cos and sin (1 for most types); 0 for a
+   NULL rope. */
+LCXDEF double lcx_rope_attention_factor(const lcx_rope *rope);
+
+/* The rotation table of one position: cos_out[i] = A*cos(pos*f_i) and
+   sin_out[i] = A*sin(pos*f_i) for i < n = rotary_dim/2, the angle formed in
+   double. Errors: LCX_ERR_INVALID_ARG for NULL rope, cos_out or sin_out, or
+   pos < 0 (nothing written). */
+LCXDEF lcx_status lcx_rope_cos_sin(const lcx_rope *rope, int64_t pos, float *cos_out,
+                                   float *sin_out);
+
+/* Rotate x in place: the vector x[t*token_stride + h*head_dim + 0 .. head_dim-1]
+   for t < n_tokens, h < n_heads, at position pos[t] (pos == NULL: position t),
+   cos and sin multiplied by the attention factor as HF does. Dimensions >=
+   rotary_dim and the gap between n_heads*head_dim and token_stride are not
+   touched. Threads: cfg.n_threads when the call is large enough.
+   Errors (LCX_ERR_INVALID_ARG, x untouched): NULL rope; with n_tokens > 0: NULL
+   x, n_heads <= 0, token_stride < n_heads*head_dim, an element offset that
+   overflows int64, a negative position; n_tokens < 0. n_tokens == 0 does
+   nothing. */
+LCXDEF lcx_status lcx_rope_apply(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *pos);
+
+/* Rotate by a position delta, without the attention factor: moves keys that were
+   rotated (by lcx_rope_apply with this rope) at position p to p + delta[t], e.g.
+   after evicting part of a cache (context shift). Rotations compose exactly, so
+   shift(d) after apply(p) equals apply(p + d) up to float rounding. delta may be
+   negative (any int64; p + delta is the caller's business). Shapes and errors
+   as lcx_rope_apply; delta is required when n_tokens > 0. */
+LCXDEF lcx_status lcx_rope_shift(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *delta);
+
+/* Move vectors rotated by `from` at positions pos[t] (NULL: t) to what
+   lcx_rope_apply(to, ...) gives for the unrotated vectors: one rotation by
+   pos*(f_to - f_from) (formed in double) scaled by A_to/A_from. Use it to keep
+   cached keys exact when DYNAMIC_NTK, LONGROPE or CLEX frequencies change with
+   the sequence length: copy the rope, call lcx_rope_set_seq_len on the copy, then
+   rerotate the cache from the old state to the new one. Threads: to->cfg.n_threads.
+   Errors (LCX_ERR_INVALID_ARG, x untouched): NULL from or to; from and to with
+   different head_dim, rotary_dim or layout; a zero attention factor in from; and
+   the shape errors of lcx_rope_apply. */
+LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, float *x,
+                                    int64_t n_tokens, int n_heads, int64_t token_stride,
+                                    const int64_t *pos);
 
 /* >>rope end */
 
@@ -566,7 +808,566 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n) {
  *  2. >>rope implementation
  * ============================================================================ */
 
-/* >>rope implementation goes here */
+/* Private helpers of this section. Frequencies: double throughout; angles p*f in
+   double, then libm sin/cos. Kernels: a per-token table of float cos/sin (times A)
+   is built once, then every head of the token is rotated by the _ref / _avx2 /
+   _avx512 kernel of the layout. */
+
+#define LCX__ROPE_NPAIR_MAX (LCX_ROPE_MAX_HEAD_DIM / 2)
+/* below this many rotated elements a call never forks */
+#define LCX__ROPE_PAR_MIN_ELEMS 65536
+
+LCX__INLINE int lcx__rope_finite(double v) { return v == v && v - v == 0.0; }
+
+/* DEFAULT frequencies theta^(-2i/d), i < n = d/2. */
+LCX__STATIC void lcx__rope_default_freq(double *f, int d, double theta) {
+    int i;
+    for (i = 0; i < d / 2; i++) f[i] = pow(theta, -(double)(2 * i) / (double)d);
+}
+
+/* NTK-aware frequencies with base theta * alpha^(d/(d-2)): theta^(-2i/d) *
+   alpha^(-2i/(d-2)); for d = 2 the only pair has exponent 0 (f = 1). */
+LCX__STATIC void lcx__rope_ntk_freq(double *f, int d, double theta, double alpha) {
+    int i;
+    f[0] = 1.0;
+    for (i = 1; i < d / 2; i++)
+        f[i] = pow(theta, -(double)(2 * i) / (double)d) *
+               pow(alpha, -(double)(2 * i) / (double)(d - 2));
+}
+
+LCX__STATIC double lcx__rope_yarn_mscale(double s, double k) {
+    return s <= 1.0 ? 1.0 : 0.1 * k * log(s) + 1.0;
+}
+
+/* ---- CLEX: the learned ODE of the log-frequencies ---------------------------
+   x' = act((x + ln g(t)) @ up) @ down + g'(t)/g(t), with (b = 10000, alpha = 2t-1)
+   ln g_i(t) = i * c1(t), c1 = -(2/d) ln b - (2/(d-2)) ln alpha, and
+   g_i'/g_i = i * c2(t), c2 = -4/((d-2) alpha). out must not alias in. */
+#define LCX__CLEX_HBLOCK 32
+LCX__STATIC void lcx__clex_deriv(const lcx_clex_params *cp, int d, double t, const double *in,
+                                 double *out) {
+    const int n = d / 2;
+    const int64_t H = (int64_t)cp->param_factor * d;
+    const double alpha = t < 1.0 ? 1.0 : 2.0 * t - 1.0;
+    double c1 = 0.0, c2 = 0.0;
+    double h[LCX__CLEX_HBLOCK];
+    int64_t j0;
+    int i, k;
+    if (d > 2) {
+        c1 = -(2.0 / d) * log(10000.0) - (2.0 / (d - 2)) * log(alpha);
+        c2 = -4.0 / ((double)(d - 2) * alpha);
+    }
+    for (k = 0; k < n; k++) out[k] = (double)k * c2;
+    /* hidden units a block at a time: h_j = act(sum_i z_i up[i][j]); out += h_j down[j] */
+    for (j0 = 0; j0 < H; j0 += LCX__CLEX_HBLOCK) {
+        int jb = (int)(H - j0 < LCX__CLEX_HBLOCK ? H - j0 : LCX__CLEX_HBLOCK), jj;
+        for (jj = 0; jj < jb; jj++) h[jj] = 0.0;
+        for (i = 0; i < n; i++) {
+            const double z = in[i] + (double)i * c1;
+            const float *up = cp->up_proj + (int64_t)i * H + j0;
+            for (jj = 0; jj < jb; jj++) h[jj] += z * (double)up[jj];
+        }
+        for (jj = 0; jj < jb; jj++) {
+            const double v = h[jj];
+            const double a = cp->act == LCX_CLEX_SILU ? v / (1.0 + exp(-v)) : tanh(v);
+            const float *down = cp->down_proj + (j0 + jj) * (int64_t)n;
+            if (a == 0.0) continue;
+            for (k = 0; k < n; k++) out[k] += a * (double)down[k];
+        }
+    }
+}
+
+/* Frequencies at the integer scale t: x(1) = ln(DEFAULT f), RK4 (3/8 rule) over
+   the grid 1, 1+dt, ..., whose last point is max_factor, stopping at the step
+   that reaches t and interpolating linearly inside it. Writes f into `f`.
+   Stack: four arrays of n <= 128 doubles. */
+LCX__STATIC void lcx__clex_freq(double *f, int d, double theta, const lcx_clex_params *cp,
+                                int t) {
+    const int n = d / 2;
+    const double T = (double)cp->max_factor, dt = cp->time_dt, tt = (double)t;
+    double k1[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2], k2[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2];
+    double a[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2], acc[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2];
+    double *y = f; /* the state lives in the output */
+    int64_t k, niters;
+    int i;
+    lcx__rope_default_freq(f, d, theta);
+    if (t <= 1) return;
+    for (i = 0; i < n; i++) y[i] = log(y[i]);
+    niters = (int64_t)ceil((T - 1.0) / dt + 1.0); /* grid points, the last set to T */
+    for (k = 0; k + 1 < niters; k++) {
+        const double t0 = 1.0 + (double)k * dt;
+        double t1 = (k + 2 == niters) ? T : 1.0 + (double)(k + 1) * dt, h, w;
+        if (t1 > T) t1 = T;
+        h = t1 - t0;
+        if (h <= 0.0) break;
+        lcx__clex_deriv(cp, d, t0, y, k1);
+        for (i = 0; i < n; i++) { acc[i] = k1[i]; a[i] = y[i] + h * k1[i] / 3.0; }
+        lcx__clex_deriv(cp, d, t0 + h / 3.0, a, k2);
+        for (i = 0; i < n; i++) {
+            acc[i] += 3.0 * k2[i];
+            a[i] = y[i] + h * (k2[i] - k1[i] / 3.0);
+            k1[i] -= k2[i]; /* k1 - k2, all that k4's argument needs of them */
+        }
+        lcx__clex_deriv(cp, d, t0 + 2.0 * h / 3.0, a, k2); /* k3 */
+        for (i = 0; i < n; i++) { acc[i] += 3.0 * k2[i]; a[i] = y[i] + h * (k1[i] + k2[i]); }
+        lcx__clex_deriv(cp, d, t1, a, k2); /* k4 */
+        /* y(t) by linear interpolation inside the step that reaches t */
+        w = t1 >= tt ? (tt - t0) / h : 1.0;
+        for (i = 0; i < n; i++) y[i] += w * h * (acc[i] + k2[i]) / 8.0;
+        if (t1 >= tt) break;
+    }
+    for (i = 0; i < n; i++) f[i] = exp(y[i]);
+}
+
+/* The frequencies of rope for its type and rope->seq_len (config already valid). */
+LCX__STATIC void lcx__rope_compute(lcx_rope *rope) {
+    const lcx_rope_config *c = &rope->cfg;
+    const int d = c->rotary_dim, n = d / 2;
+    const double theta = c->theta, s = c->factor, L0 = (double)c->original_max_pos;
+    double *f = rope->inv_freq;
+    int i;
+    switch (c->type) {
+    case LCX_ROPE_LINEAR:
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) f[i] /= s;
+        break;
+    case LCX_ROPE_NTK: lcx__rope_ntk_freq(f, d, theta, s); break;
+    case LCX_ROPE_DYNAMIC_NTK: {
+        const double L = rope->seq_len > c->original_max_pos ? (double)rope->seq_len : L0;
+        lcx__rope_ntk_freq(f, d, theta, s * L / L0 - (s - 1.0));
+        break;
+    }
+    case LCX_ROPE_YARN: {
+        const double lt = log(theta), twopi = 6.283185307179586476925;
+        double low = (double)d * log(L0 / (c->beta_fast * twopi)) / (2.0 * lt);
+        double high = (double)d * log(L0 / (c->beta_slow * twopi)) / (2.0 * lt);
+        if (!c->yarn_no_truncate) { low = floor(low); high = ceil(high); }
+        if (low < 0.0) low = 0.0;
+        if (high > (double)(d - 1)) high = (double)(d - 1);
+        if (low == high) high += 0.001;
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) {
+            double r = ((double)i - low) / (high - low);
+            r = r < 0.0 ? 0.0 : (r > 1.0 ? 1.0 : r);
+            f[i] = r * f[i] / s + (1.0 - r) * f[i];
+        }
+        break;
+    }
+    case LCX_ROPE_LLAMA3: {
+        const double lo = c->low_freq_factor, hi = c->high_freq_factor;
+        const double wl_lo = L0 / lo, wl_hi = L0 / hi;
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) {
+            const double wl = 6.283185307179586476925 / f[i];
+            if (wl < wl_hi) continue;
+            if (wl > wl_lo) {
+                f[i] /= s;
+            } else {
+                const double sg = (L0 / wl - lo) / (hi - lo);
+                f[i] = (1.0 - sg) * f[i] / s + sg * f[i];
+            }
+        }
+        break;
+    }
+    case LCX_ROPE_LONGROPE: {
+        const float *e = rope->seq_len > c->original_max_pos ? rope->long_factor
+                                                             : rope->short_factor;
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) f[i] /= (double)e[i];
+        break;
+    }
+    case LCX_ROPE_CLEX: lcx__clex_freq(f, d, theta, rope->clex, rope->clex_t); break;
+    default: lcx__rope_default_freq(f, d, theta); break;
+    }
+}
+
+LCX__STATIC int lcx__rope_factors_ok(const float *e, int n) {
+    int i;
+    if (!e) return 0;
+    for (i = 0; i < n; i++)
+        if (!(lcx__rope_finite((double)e[i]) && e[i] > 0.0f)) return 0;
+    return 1;
+}
+
+/* CLEX integer scale for a sequence length. */
+LCX__STATIC int lcx__clex_scale(const lcx_rope *rope, int64_t L) {
+    const int64_t L0 = rope->cfg.original_max_pos;
+    int64_t t = L <= L0 ? 1 : (L / L0 + (L % L0 != 0));
+    if (t > rope->clex->max_factor) t = rope->clex->max_factor;
+    return t < 1 ? 1 : (int)t;
+}
+
+LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
+    lcx_rope_config c;
+    int n;
+    if (!rope || !cfg) return LCX_ERR_INVALID_ARG;
+    c = *cfg;
+    /* ---- resolve defaults, then validate everything before writing ---- */
+    if ((int)c.type < (int)LCX_ROPE_DEFAULT || (int)c.type > (int)LCX_ROPE_CLEX)
+        return LCX_ERR_INVALID_ARG;
+    if ((int)c.layout != (int)LCX_ROPE_HALF && (int)c.layout != (int)LCX_ROPE_INTERLEAVED)
+        return LCX_ERR_INVALID_ARG;
+    if (c.head_dim <= 0 || (c.head_dim & 1) || c.head_dim > LCX_ROPE_MAX_HEAD_DIM)
+        return LCX_ERR_INVALID_ARG;
+    if (c.rotary_dim == 0) c.rotary_dim = c.head_dim;
+    if (c.rotary_dim < 0 || (c.rotary_dim & 1) || c.rotary_dim > c.head_dim)
+        return LCX_ERR_INVALID_ARG;
+    n = c.rotary_dim / 2;
+    if (c.theta == 0.0) c.theta = 10000.0;
+    if (!(lcx__rope_finite(c.theta) && c.theta > 0.0)) return LCX_ERR_INVALID_ARG;
+    if (!(lcx__rope_finite(c.attention_factor) && c.attention_factor >= 0.0))
+        return LCX_ERR_INVALID_ARG;
+    if (c.n_threads < 0) return LCX_ERR_INVALID_ARG;
+    if (c.type == LCX_ROPE_LLAMA3) {
+        if (c.factor == 0.0) c.factor = 8.0;
+        if (c.original_max_pos == 0) c.original_max_pos = 8192;
+        if (c.low_freq_factor == 0.0) c.low_freq_factor = 1.0;
+        if (c.high_freq_factor == 0.0) c.high_freq_factor = 4.0;
+        if (!(lcx__rope_finite(c.low_freq_factor) && c.low_freq_factor > 0.0 &&
+              lcx__rope_finite(c.high_freq_factor) && c.high_freq_factor > c.low_freq_factor))
+            return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type == LCX_ROPE_YARN) {
+        if (c.beta_fast == 0.0) c.beta_fast = 32.0;
+        if (c.beta_slow == 0.0) c.beta_slow = 1.0;
+        if (!(lcx__rope_finite(c.beta_fast) && lcx__rope_finite(c.beta_slow) &&
+              c.beta_slow > 0.0 && c.beta_fast > c.beta_slow))
+            return LCX_ERR_INVALID_ARG;
+        if (!(lcx__rope_finite(c.mscale) && c.mscale >= 0.0 &&
+              lcx__rope_finite(c.mscale_all_dim) && c.mscale_all_dim >= 0.0))
+            return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type != LCX_ROPE_DEFAULT && c.type != LCX_ROPE_CLEX) { /* reads factor */
+        if (!(lcx__rope_finite(c.factor) && c.factor >= 1.0)) return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type == LCX_ROPE_DYNAMIC_NTK || c.type == LCX_ROPE_YARN ||
+        c.type == LCX_ROPE_LONGROPE || c.type == LCX_ROPE_CLEX || c.type == LCX_ROPE_LLAMA3) {
+        if (c.original_max_pos <= 0) return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type == LCX_ROPE_LONGROPE) {
+        if (!lcx__rope_factors_ok(c.short_factor, n) || !lcx__rope_factors_ok(c.long_factor, n))
+            return LCX_ERR_INVALID_ARG;
+        if (c.attention_factor == 0.0 && c.factor > 1.0 && c.original_max_pos < 2)
+            return LCX_ERR_INVALID_ARG; /* ln(L0) = 0 */
+    }
+    if (c.type == LCX_ROPE_CLEX) {
+        const lcx_clex_params *p = c.clex;
+        if (!p || p->param_factor < 1 || p->max_factor < 1 || !p->up_proj || !p->down_proj ||
+            ((int)p->act != (int)LCX_CLEX_TANH && (int)p->act != (int)LCX_CLEX_SILU) ||
+            !(lcx__rope_finite(p->time_dt) && p->time_dt > 0.0) ||
+            !((double)(p->max_factor - 1) / p->time_dt <= 1e8))
+            return LCX_ERR_INVALID_ARG;
+        if (c.rotary_dim > LCX_ROPE_CLEX_MAX_ROTARY_DIM) return LCX_ERR_UNSUPPORTED;
+    }
+    /* ---- valid: build the state ---- */
+    memset(rope, 0, sizeof *rope);
+    if (c.type == LCX_ROPE_LONGROPE) {
+        memcpy(rope->short_factor, c.short_factor, (size_t)n * sizeof(float));
+        memcpy(rope->long_factor, c.long_factor, (size_t)n * sizeof(float));
+    }
+    c.short_factor = NULL;
+    c.long_factor = NULL;
+    if (c.type != LCX_ROPE_CLEX) c.clex = NULL;
+    rope->cfg = c;
+    rope->clex = c.clex;
+    rope->seq_len = 0;
+    rope->clex_t = c.type == LCX_ROPE_CLEX ? 1 : 0;
+    if (c.attention_factor > 0.0 && (c.type == LCX_ROPE_YARN || c.type == LCX_ROPE_LONGROPE)) {
+        rope->attention_factor = c.attention_factor;
+    } else if (c.type == LCX_ROPE_YARN) {
+        rope->attention_factor =
+            (c.mscale != 0.0 && c.mscale_all_dim != 0.0)
+                ? lcx__rope_yarn_mscale(c.factor, c.mscale) /
+                      lcx__rope_yarn_mscale(c.factor, c.mscale_all_dim)
+                : lcx__rope_yarn_mscale(c.factor, 1.0);
+    } else if (c.type == LCX_ROPE_LONGROPE && c.factor > 1.0) {
+        rope->attention_factor = sqrt(1.0 + log(c.factor) / log((double)c.original_max_pos));
+    } else {
+        rope->attention_factor = 1.0;
+    }
+    lcx__rope_compute(rope);
+    return LCX_OK;
+}
+
+LCXDEF lcx_status lcx_rope_set_seq_len(lcx_rope *rope, int64_t seq_len) {
+    int64_t old;
+    if (!rope || seq_len < 0) return LCX_ERR_INVALID_ARG;
+    old = rope->seq_len;
+    rope->seq_len = seq_len;
+    switch (rope->cfg.type) {
+    case LCX_ROPE_DYNAMIC_NTK:
+        if (old > rope->cfg.original_max_pos || seq_len > rope->cfg.original_max_pos)
+            lcx__rope_compute(rope);
+        break;
+    case LCX_ROPE_LONGROPE:
+        if ((old > rope->cfg.original_max_pos) != (seq_len > rope->cfg.original_max_pos))
+            lcx__rope_compute(rope);
+        break;
+    case LCX_ROPE_CLEX: {
+        const int t = lcx__clex_scale(rope, seq_len);
+        if (t != rope->clex_t) {
+            rope->clex_t = t;
+            lcx__rope_compute(rope);
+        }
+        break;
+    }
+    default: break;
+    }
+    return LCX_OK;
+}
+
+LCXDEF int lcx_rope_inv_freq(const lcx_rope *rope, double *inv_freq) {
+    int n;
+    if (!rope) return 0;
+    n = rope->cfg.rotary_dim / 2;
+    if (inv_freq) memcpy(inv_freq, rope->inv_freq, (size_t)n * sizeof(double));
+    return n;
+}
+
+LCXDEF double lcx_rope_attention_factor(const lcx_rope *rope) {
+    return rope ? rope->attention_factor : 0.0;
+}
+
+LCXDEF lcx_status lcx_rope_cos_sin(const lcx_rope *rope, int64_t pos, float *cos_out,
+                                   float *sin_out) {
+    int i, n;
+    if (!rope || !cos_out || !sin_out || pos < 0) return LCX_ERR_INVALID_ARG;
+    n = rope->cfg.rotary_dim / 2;
+    for (i = 0; i < n; i++) {
+        const double a = (double)pos * rope->inv_freq[i];
+        cos_out[i] = (float)(rope->attention_factor * cos(a));
+        sin_out[i] = (float)(rope->attention_factor * sin(a));
+    }
+    return LCX_OK;
+}
+
+/* ---- rotation kernels ------------------------------------------------------
+   x: n_heads vectors of head_dim floats, contiguous. Tables: HALF reads c[i], s[i]
+   for i < rd/2; INTERLEAVED reads c[j], s[j] for j < rd, with c[2i] = c[2i+1]. */
+LCX__STATIC void lcx__rope_rotate_ref(float *x, int n_heads, int head_dim, int rd, int layout,
+                                      const float *c, const float *s) {
+    int h, i;
+    const int n = rd / 2;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        if (layout == LCX_ROPE_HALF) {
+            for (i = 0; i < n; i++) {
+                const float a = v[i], b = v[i + n];
+                v[i] = a * c[i] - b * s[i];
+                v[i + n] = b * c[i] + a * s[i];
+            }
+        } else {
+            for (i = 0; i < rd; i += 2) {
+                const float a = v[i], b = v[i + 1];
+                v[i] = a * c[i] - b * s[i];
+                v[i + 1] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}
+
+#ifdef LCX__HAVE_AVX2
+LCX__STATIC void lcx__rope_rotate_avx2(float *x, int n_heads, int head_dim, int rd, int layout,
+                                       const float *c, const float *s) {
+    int h, i;
+    const int n = rd / 2;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        if (layout == LCX_ROPE_HALF) {
+            for (i = 0; i + 8 <= n; i += 8) {
+                const __m256 a = _mm256_loadu_ps(v + i), b = _mm256_loadu_ps(v + i + n);
+                const __m256 cc = _mm256_loadu_ps(c + i), ss = _mm256_loadu_ps(s + i);
+                _mm256_storeu_ps(v + i, _mm256_fmsub_ps(a, cc, _mm256_mul_ps(b, ss)));
+                _mm256_storeu_ps(v + i + n, _mm256_fmadd_ps(b, cc, _mm256_mul_ps(a, ss)));
+            }
+            for (; i < n; i++) {
+                const float a = v[i], b = v[i + n];
+                v[i] = a * c[i] - b * s[i];
+                v[i + n] = b * c[i] + a * s[i];
+            }
+        } else {
+            /* even lanes a*c - b*s, odd lanes b*c + a*s: fmaddsub(v, c, swap(v)*s) */
+            for (i = 0; i + 8 <= rd; i += 8) {
+                const __m256 a = _mm256_loadu_ps(v + i);
+                const __m256 sw = _mm256_permute_ps(a, 0xB1);
+                _mm256_storeu_ps(v + i, _mm256_fmaddsub_ps(a, _mm256_loadu_ps(c + i),
+                                                           _mm256_mul_ps(sw, _mm256_loadu_ps(s + i))));
+            }
+            for (; i < rd; i += 2) {
+                const float a = v[i], b = v[i + 1];
+                v[i] = a * c[i] - b * s[i];
+                v[i + 1] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}
+#endif
+
+#ifdef LCX__HAVE_AVX512
+LCX__STATIC void lcx__rope_rotate_avx512(float *x, int n_heads, int head_dim, int rd, int layout,
+                                         const float *c, const float *s) {
+    int h, i;
+    const int n = rd / 2;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        if (layout == LCX_ROPE_HALF) {
+            for (i = 0; i < n; i += 16) {
+                const __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFFu : ((1u << (n - i)) - 1u));
+                const __m512 a = _mm512_maskz_loadu_ps(m, v + i);
+                const __m512 b = _mm512_maskz_loadu_ps(m, v + i + n);
+                const __m512 cc = _mm512_maskz_loadu_ps(m, c + i);
+                const __m512 ss = _mm512_maskz_loadu_ps(m, s + i);
+                _mm512_mask_storeu_ps(v + i, m, _mm512_fmsub_ps(a, cc, _mm512_mul_ps(b, ss)));
+                _mm512_mask_storeu_ps(v + i + n, m, _mm512_fmadd_ps(b, cc, _mm512_mul_ps(a, ss)));
+            }
+        } else {
+            for (i = 0; i < rd; i += 16) {
+                const __mmask16 m = (__mmask16)(rd - i >= 16 ? 0xFFFFu : ((1u << (rd - i)) - 1u));
+                const __m512 a = _mm512_maskz_loadu_ps(m, v + i);
+                const __m512 sw = _mm512_permute_ps(a, 0xB1);
+                const __m512 r = _mm512_fmaddsub_ps(a, _mm512_maskz_loadu_ps(m, c + i),
+                                                    _mm512_mul_ps(sw, _mm512_maskz_loadu_ps(m, s + i)));
+                _mm512_mask_storeu_ps(v + i, m, r);
+            }
+        }
+    }
+}
+#endif
+
+LCX__STATIC void lcx__rope_rotate_simd(int simd, float *x, int n_heads, int head_dim, int rd,
+                                       int layout, const float *c, const float *s) {
+    switch (simd) {
+#ifdef LCX__HAVE_AVX512
+    case LCX__SIMD_AVX512: lcx__rope_rotate_avx512(x, n_heads, head_dim, rd, layout, c, s); break;
+#endif
+#ifdef LCX__HAVE_AVX2
+    case LCX__SIMD_AVX2: lcx__rope_rotate_avx2(x, n_heads, head_dim, rd, layout, c, s); break;
+#endif
+    default: lcx__rope_rotate_ref(x, n_heads, head_dim, rd, layout, c, s); break;
+    }
+}
+
+/* One token: angles p * f_i in double (f = freq, or the difference of two
+   frequency sets for rerotate), cos/sin in double times `scale`, rounded to float
+   into the table, then every head. */
+LCX__STATIC void lcx__rope_token(float *x, int n_heads, int head_dim, int rd, int layout,
+                                 const double *freq, const double *freq_sub, double p,
+                                 double scale, int simd) {
+    float c[LCX_ROPE_MAX_HEAD_DIM], s[LCX_ROPE_MAX_HEAD_DIM];
+    const int n = rd / 2;
+    int i;
+    for (i = 0; i < n; i++) {
+        const double a = freq_sub ? p * (freq[i] - freq_sub[i]) : p * freq[i];
+        const float cv = (float)(scale * cos(a)), sv = (float)(scale * sin(a));
+        if (layout == LCX_ROPE_HALF) {
+            c[i] = cv;
+            s[i] = sv;
+        } else {
+            c[2 * i] = c[2 * i + 1] = cv;
+            s[2 * i] = s[2 * i + 1] = sv;
+        }
+    }
+    lcx__rope_rotate_simd(simd, x, n_heads, head_dim, rd, layout, c, s);
+}
+
+/* The checks every apply-like call shares (x untouched on failure). */
+LCX__STATIC lcx_status lcx__rope_check_shape(const lcx_rope *rope, const float *x,
+                                             int64_t n_tokens, int n_heads,
+                                             int64_t token_stride) {
+    int64_t row;
+    if (!rope || n_tokens < 0) return LCX_ERR_INVALID_ARG;
+    if (n_tokens == 0) return LCX_OK;
+    if (!x || n_heads <= 0) return LCX_ERR_INVALID_ARG;
+    row = (int64_t)n_heads * rope->cfg.head_dim;
+    if (token_stride < row) return LCX_ERR_INVALID_ARG;
+    /* the last element's offset (n_tokens-1)*token_stride + row - 1 must fit */
+    if (n_tokens - 1 > (INT64_MAX - row) / token_stride) return LCX_ERR_INVALID_ARG;
+    return LCX_OK;
+}
+
+/* mode 0: apply at pos (NULL: t), A; 1: shift by pos[] as deltas, no A;
+   2: rerotate from `from` to `rope` at pos (NULL: t). */
+LCX__STATIC void lcx__rope_run(const lcx_rope *rope, const lcx_rope *from, int mode, float *x,
+                               int64_t n_tokens, int n_heads, int64_t token_stride,
+                               const int64_t *pos, int simd, int n_threads) {
+    const int hd = rope->cfg.head_dim, rd = rope->cfg.rotary_dim, layout = (int)rope->cfg.layout;
+    const double *fsub = mode == 2 ? from->inv_freq : NULL;
+    const double scale = mode == 0 ? rope->attention_factor
+                                   : (mode == 1 ? 1.0 : rope->attention_factor / from->attention_factor);
+    int64_t t;
+    int nt = 1;
+    if ((double)n_tokens * n_heads * rd >= (double)LCX__ROPE_PAR_MIN_ELEMS)
+        nt = lcx__resolve_threads(n_threads);
+    if (nt > n_tokens) nt = (int)n_tokens;
+    (void)nt;
+    LCX__OMP(parallel for num_threads(nt) schedule(static) if(nt > 1))
+    for (t = 0; t < n_tokens; t++) {
+        const double p = pos ? (double)pos[t] : (double)t;
+        lcx__rope_token(x + t * token_stride, n_heads, hd, rd, layout, rope->inv_freq, fsub, p,
+                        scale, simd);
+    }
+}
+
+/* apply with a chosen SIMD level and thread count (tests run every level) */
+LCX__STATIC lcx_status lcx__rope_apply_ex(const lcx_rope *rope, float *x, int64_t n_tokens,
+                                          int n_heads, int64_t token_stride, const int64_t *pos,
+                                          int simd, int n_threads) {
+    int64_t t;
+    lcx_status st = lcx__rope_check_shape(rope, x, n_tokens, n_heads, token_stride);
+    if (st != LCX_OK || n_tokens == 0) return st;
+    if (pos)
+        for (t = 0; t < n_tokens; t++)
+            if (pos[t] < 0) return LCX_ERR_INVALID_ARG;
+    lcx__rope_run(rope, NULL, 0, x, n_tokens, n_heads, token_stride, pos, simd, n_threads);
+    return LCX_OK;
+}
+
+LCX__STATIC lcx_status lcx__rope_shift_ex(const lcx_rope *rope, float *x, int64_t n_tokens,
+                                          int n_heads, int64_t token_stride, const int64_t *delta,
+                                          int simd, int n_threads) {
+    lcx_status st = lcx__rope_check_shape(rope, x, n_tokens, n_heads, token_stride);
+    if (st != LCX_OK || n_tokens == 0) return st;
+    if (!delta) return LCX_ERR_INVALID_ARG;
+    lcx__rope_run(rope, NULL, 1, x, n_tokens, n_heads, token_stride, delta, simd, n_threads);
+    return LCX_OK;
+}
+
+LCX__STATIC lcx_status lcx__rope_rerotate_ex(const lcx_rope *from, const lcx_rope *to, float *x,
+                                             int64_t n_tokens, int n_heads, int64_t token_stride,
+                                             const int64_t *pos, int simd, int n_threads) {
+    int64_t t;
+    lcx_status st;
+    if (!from || !to) return LCX_ERR_INVALID_ARG;
+    if (from->cfg.head_dim != to->cfg.head_dim || from->cfg.rotary_dim != to->cfg.rotary_dim ||
+        from->cfg.layout != to->cfg.layout || !(from->attention_factor > 0.0))
+        return LCX_ERR_INVALID_ARG;
+    st = lcx__rope_check_shape(to, x, n_tokens, n_heads, token_stride);
+    if (st != LCX_OK || n_tokens == 0) return st;
+    if (pos)
+        for (t = 0; t < n_tokens; t++)
+            if (pos[t] < 0) return LCX_ERR_INVALID_ARG;
+    lcx__rope_run(to, from, 2, x, n_tokens, n_heads, token_stride, pos, simd, n_threads);
+    return LCX_OK;
+}
+
+LCXDEF lcx_status lcx_rope_apply(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *pos) {
+    return lcx__rope_apply_ex(rope, x, n_tokens, n_heads, token_stride, pos, LCX__SIMD_BEST,
+                              rope ? rope->cfg.n_threads : 1);
+}
+
+LCXDEF lcx_status lcx_rope_shift(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *delta) {
+    return lcx__rope_shift_ex(rope, x, n_tokens, n_heads, token_stride, delta, LCX__SIMD_BEST,
+                              rope ? rope->cfg.n_threads : 1);
+}
+
+LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, float *x,
+                                    int64_t n_tokens, int n_heads, int64_t token_stride,
+                                    const int64_t *pos) {
+    return lcx__rope_rerotate_ex(from, to, x, n_tokens, n_heads, token_stride, pos,
+                                 LCX__SIMD_BEST, to ? to->cfg.n_threads : 1);
+}
 
 /* >>rope implementation end */
 
