@@ -245,60 +245,85 @@ static void test_golden_clex_inv_freq_and_scale(void) {
 }
 
 /* ---- rope_apply.json --------------------------------------------------------- */
+#define MAX_POS 64
+typedef struct {
+    const char *name, *layout; /* the rope_hf case and "half" / "interleaved" */
+    lcx_rope rope;             /* built from that case, in that layout */
+    int hd, np;                /* vector length, number of positions */
+    float x[LCX_ROPE_MAX_HEAD_DIM];
+    int64_t pos[MAX_POS];
+    const jval *out;           /* [np][hd] expected */
+} apply_case;
+
+/* Case k of rope_apply.json with its rope_hf.json config; 0 (reported) when malformed. */
+static int load_apply_case(const jval *hf, const jval *c, int k, apply_case *a) {
+    const jval *ref = NULL, *pj = jget(c, "positions");
+    a->name = jstr(jget(c, "case"));
+    a->layout = jstr(jget(c, "layout"));
+    for (int j = 0; a->name && j < jlen(hf); j++)
+        if (jstr(jget(jat(hf, j), "name")) && strcmp(jstr(jget(jat(hf, j), "name")), a->name) == 0)
+            ref = jat(hf, j);
+    a->out = jget(c, "out");
+    a->np = jlen(pj);
+    a->hd = jlen(jget(c, "x"));
+    int ok = ref && a->layout && (strcmp(a->layout, "half") == 0 || strcmp(a->layout, "interleaved") == 0) &&
+             a->np > 0 && a->np <= MAX_POS && jlen(a->out) == a->np && a->hd > 0 &&
+             a->hd <= LCX_ROPE_MAX_HEAD_DIM && (int)jnum(jget(ref, "head_dim"), 0) == a->hd &&
+             jfloats(jget(c, "x"), a->x, a->hd) == a->hd;
+    CHECKF(ok, "apply case %d (%s, %s): malformed or no such rope_hf case", k,
+           a->name ? a->name : "?", a->layout ? a->layout : "?");
+    if (!ok) return 0;
+    for (int t = 0; t < a->np; t++) a->pos[t] = (int64_t)jnum(jat(pj, t), -1);
+    if (!hf_rope(ref, strcmp(a->layout, "half") == 0 ? LCX_ROPE_HALF : LCX_ROPE_INTERLEAVED, &a->rope))
+        return 0;
+    CHECK_NEAR(lcx_rope_attention_factor(&a->rope), jnum(jget(c, "attention_factor"), NAN), TOL_ATTN);
+    return 1;
+}
+
+/* Compare v[0..hd) with the expected vector t of a; returns the largest error. */
+static double compare_out(const apply_case *a, int t, const float *v, const char *how) {
+    double want[LCX_ROPE_MAX_HEAD_DIM], max_e = 0;
+    CHECKF(jdoubles(jat(a->out, t), want, a->hd) == a->hd, "apply %s: out[%d] malformed", a->name, t);
+    if (jdoubles(jat(a->out, t), want, a->hd) != a->hd) return INFINITY;
+    for (int i = 0; i < a->hd; i++) {
+        double e = fabs((double)v[i] - want[i]);
+        e = e == e ? e : INFINITY;
+        CHECKF(e <= TOL_APPLY, "%s %s %s pos %lld: out[%d] expected %.9g got %.9g", how, a->name,
+               a->layout, (long long)a->pos[t], i, want[i], (double)v[i]);
+        if (e > max_e) max_e = e;
+    }
+    return max_e;
+}
+
 static void test_golden_apply_both_layouts_to_1e6(void) {
     jval *hf_doc, *hf = load_cases("rope_hf.json", &hf_doc);
     jval *doc, *cases = load_cases("rope_apply.json", &doc);
     int n_cases = 0, n_vec = 0;
     double max_e = 0;
+    static apply_case a;
     for (int k = 0; hf && k < jlen(cases); k++) {
-        const jval *c = jat(cases, k), *ref = NULL;
-        const char *cname = jstr(jget(c, "case")), *lay = jstr(jget(c, "layout"));
-        for (int j = 0; cname && j < jlen(hf); j++)
-            if (jstr(jget(jat(hf, j), "name")) && strcmp(jstr(jget(jat(hf, j), "name")), cname) == 0)
-                ref = jat(hf, j);
-        const jval *pj = jget(c, "positions"), *out = jget(c, "out");
-        int np = jlen(pj), hd = jlen(jget(c, "x"));
-        int ok = ref && lay && (strcmp(lay, "half") == 0 || strcmp(lay, "interleaved") == 0) &&
-                 np > 0 && jlen(out) == np && hd > 0 && hd <= LCX_ROPE_MAX_HEAD_DIM &&
-                 (int)jnum(jget(ref, "head_dim"), 0) == hd;
-        CHECKF(ok, "apply case %d (%s, %s): malformed or no such rope_hf case", k,
-               cname ? cname : "?", lay ? lay : "?");
-        if (!ok) continue;
-        lcx_rope rope;
-        if (!hf_rope(ref, strcmp(lay, "half") == 0 ? LCX_ROPE_HALF : LCX_ROPE_INTERLEAVED, &rope))
-            continue;
-        CHECK_NEAR(lcx_rope_attention_factor(&rope), jnum(jget(c, "attention_factor"), NAN), TOL_ATTN);
+        if (!load_apply_case(hf, jat(cases, k), k, &a)) continue;
         /* Two shapes: np tokens of one head, contiguous; and np tokens of 3 heads in rows
-           padded to a wider stride (a fused buffer), the padding must stay untouched. */
+           padded to a wider stride (a fused buffer): the padding must stay untouched. */
         const int heads[2] = {1, 3}, pad[2] = {0, 5};
-        int64_t pos[64];
-        float x[LCX_ROPE_MAX_HEAD_DIM];
-        double want[LCX_ROPE_MAX_HEAD_DIM];
-        if (np > 64 || jfloats(jget(c, "x"), x, hd) != hd) { CHECK(np <= 64); continue; }
-        for (int t = 0; t < np; t++) pos[t] = (int64_t)jnum(jat(pj, t), -1);
         for (int s = 0; s < 2; s++) {
-            int64_t stride = (int64_t)heads[s] * hd + pad[s];
-            float *buf = (float *)malloc((size_t)(np * stride) * sizeof *buf);
+            int64_t stride = (int64_t)heads[s] * a.hd + pad[s];
+            float *buf = (float *)malloc((size_t)(a.np * stride) * sizeof *buf);
             if (!buf) continue;
-            for (int64_t i = 0; i < np * stride; i++) buf[i] = -7.0f; /* padding sentinel */
-            for (int t = 0; t < np; t++)
-                for (int h = 0; h < heads[s]; h++) memcpy(buf + t * stride + h * hd, x, (size_t)hd * sizeof *x);
-            lcx_status st = lcx_rope_apply(&rope, buf, np, heads[s], stride, pos);
-            CHECKF(st == LCX_OK, "apply %s %s: %s", cname, lay, lcx_status_string(st));
-            for (int t = 0; st == LCX_OK && t < np; t++) {
-                CHECKF(jdoubles(jat(out, t), want, hd) == hd, "apply %s: out[%d] malformed", cname, t);
-                for (int h = 0; h < heads[s]; h++) {
-                    for (int i = 0; i < hd; i++) {
-                        double g = buf[t * stride + h * hd + i], e = fabs(g - want[i]);
-                        e = e == e ? e : INFINITY;
-                        CHECKF(e <= TOL_APPLY, "apply %s %s (%d heads) pos %lld: out[%d] expected %.9g got %.9g",
-                               cname, lay, heads[s], (long long)pos[t], i, want[i], g);
-                        if (e > max_e) max_e = e;
-                    }
-                    n_vec++;
+            for (int64_t i = 0; i < a.np * stride; i++) buf[i] = -7.0f; /* padding sentinel */
+            for (int t = 0; t < a.np; t++)
+                for (int h = 0; h < heads[s]; h++)
+                    memcpy(buf + t * stride + h * a.hd, a.x, (size_t)a.hd * sizeof(float));
+            lcx_status st = lcx_rope_apply(&a.rope, buf, a.np, heads[s], stride, a.pos);
+            CHECKF(st == LCX_OK, "apply %s %s: %s", a.name, a.layout, lcx_status_string(st));
+            for (int t = 0; st == LCX_OK && t < a.np; t++) {
+                for (int h = 0; h < heads[s]; h++, n_vec++) {
+                    double e = compare_out(&a, t, buf + t * stride + h * a.hd,
+                                           heads[s] == 1 ? "apply" : "apply (3 heads, strided)");
+                    if (e > max_e) max_e = e;
                 }
-                for (int i = heads[s] * hd; i < stride; i++)
-                    CHECKF(buf[t * stride + i] == -7.0f, "apply %s: padding written at token %d", cname, t);
+                for (int i = heads[s] * a.hd; i < stride; i++)
+                    CHECKF(buf[t * stride + i] == -7.0f, "apply %s: padding written at token %d", a.name, t);
             }
             free(buf);
         }
@@ -310,9 +335,64 @@ static void test_golden_apply_both_layouts_to_1e6(void) {
     jfree(hf_doc);
 }
 
+/* The same expected vectors reached three other ways: rotating x in the test with the
+   table of lcx_rope_cos_sin; lcx_rope_apply at position 0 then lcx_rope_shift by p; and
+   lcx_rope_apply with plain RoPE at p then lcx_rope_rerotate to the case's rope. */
+static void test_golden_apply_via_cos_sin_shift_rerotate(void) {
+    jval *hf_doc, *hf = load_cases("rope_hf.json", &hf_doc);
+    jval *doc, *cases = load_cases("rope_apply.json", &doc);
+    int n_cases = 0;
+    double max_e[3] = {0, 0, 0};
+    static apply_case a;
+    for (int k = 0; hf && k < jlen(cases); k++) {
+        if (!load_apply_case(hf, jat(cases, k), k, &a)) continue;
+        lcx_rope plain;
+        lcx_rope_config pc;
+        memset(&pc, 0, sizeof pc);
+        pc.head_dim = a.rope.cfg.head_dim;
+        pc.rotary_dim = a.rope.cfg.rotary_dim;
+        pc.theta = a.rope.cfg.theta;
+        pc.layout = a.rope.cfg.layout;
+        CHECK(lcx_rope_init(&plain, &pc) == LCX_OK);
+        int n = lcx_rope_inv_freq(&a.rope, NULL), half = a.rope.cfg.layout == LCX_ROPE_HALF;
+        for (int t = 0; t < a.np; t++) {
+            float v[LCX_ROPE_MAX_HEAD_DIM], cs[LCX_ROPE_MAX_HEAD_DIM / 2], sn[LCX_ROPE_MAX_HEAD_DIM / 2];
+            double e;
+            /* cos_sin: pairs (i, i + n) or (2i, 2i + 1) rotated here, in double */
+            memcpy(v, a.x, (size_t)a.hd * sizeof *v);
+            CHECK(lcx_rope_cos_sin(&a.rope, a.pos[t], cs, sn) == LCX_OK);
+            for (int i = 0; i < n; i++) {
+                int p = half ? i : 2 * i, q = half ? i + n : 2 * i + 1;
+                double xa = a.x[p], xb = a.x[q];
+                v[p] = (float)(xa * cs[i] - xb * sn[i]);
+                v[q] = (float)(xb * cs[i] + xa * sn[i]);
+            }
+            if ((e = compare_out(&a, t, v, "cos_sin")) > max_e[0]) max_e[0] = e;
+            /* apply at 0 (the attention factor only), then shift by the position */
+            int64_t zero = 0;
+            memcpy(v, a.x, (size_t)a.hd * sizeof *v);
+            CHECK(lcx_rope_apply(&a.rope, v, 1, 1, a.hd, &zero) == LCX_OK);
+            CHECK(lcx_rope_shift(&a.rope, v, 1, 1, a.hd, &a.pos[t]) == LCX_OK);
+            if ((e = compare_out(&a, t, v, "apply(0)+shift")) > max_e[1]) max_e[1] = e;
+            /* plain RoPE at the position, then moved to this rope's frequencies */
+            memcpy(v, a.x, (size_t)a.hd * sizeof *v);
+            CHECK(lcx_rope_apply(&plain, v, 1, 1, a.hd, &a.pos[t]) == LCX_OK);
+            CHECK(lcx_rope_rerotate(&plain, &a.rope, v, 1, 1, a.hd, &a.pos[t]) == LCX_OK);
+            if ((e = compare_out(&a, t, v, "rerotate")) > max_e[2]) max_e[2] = e;
+        }
+        n_cases++;
+    }
+    printf("golden rope_apply.json via other entry points: %d cases, max abs err cos_sin %.3g, "
+           "apply(0)+shift %.3g, rerotate %.3g (tol %.0e)\n",
+           n_cases, max_e[0], max_e[1], max_e[2], TOL_APPLY);
+    jfree(doc);
+    jfree(hf_doc);
+}
+
 int main(void) {
     RUN(test_golden_hf_inv_freq_and_attention_factor);
     RUN(test_golden_clex_inv_freq_and_scale);
     RUN(test_golden_apply_both_layouts_to_1e6);
+    RUN(test_golden_apply_via_cos_sin_shift_rerotate);
     return lcx_test_summary();
 }
