@@ -626,8 +626,8 @@ static void test_set_seq_len_behaviour(void) {
     double f[NP], f0[NP], fprev[NP];
     CHECK(lcx_rope_init(&r, &c) == LCX_OK && lcx_rope_init(&r0, &c0) == LCX_OK);
     lcx_rope_inv_freq(&r0, f0);
-    const int64_t Ls[] = {0, 1, 2047, 2048, 2049, 5000, 100000, 1000};
-    for (int k = 0; k < 8; k++) {
+    const int64_t Ls[] = {0, 1, 2047, 2048, 2049, 5000, 100000, 2048, 1000};
+    for (int k = 0; k < 9; k++) {
         CHECK(lcx_rope_set_seq_len(&r, Ls[k]) == LCX_OK);
         lcx_rope_inv_freq(&r, f);
         if (Ls[k] <= 2048) {
@@ -643,7 +643,7 @@ static void test_set_seq_len_behaviour(void) {
     /* LONGROPE switches at L > L0 */
     c = valid_cfg(LCX_ROPE_LONGROPE, 64);
     CHECK(lcx_rope_init(&r, &c) == LCX_OK);
-    for (int k = 0; k < 8; k++) {
+    for (int k = 0; k < 9; k++) {
         const float *e = Ls[k] > 2048 ? g_long : g_short;
         CHECK(lcx_rope_set_seq_len(&r, Ls[k]) == LCX_OK);
         lcx_rope_inv_freq(&r, f);
