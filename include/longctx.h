@@ -219,8 +219,7 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  *   high_freq_factor  LLAMA3                    4             finite, > low_freq_factor
  *   short_factor,     LONGROPE                  (required)    rotary_dim/2 floats each,
  *   long_factor                                               finite, > 0; copied
- *   clex              CLEX                      (required)    see lcx_clex_params; borrowed;
- *                                                             rotary_dim <= 256
+ *   clex              CLEX                      (required)    see lcx_clex_params; borrowed
  *   n_threads         all (apply/shift/rerotate) OpenMP default >= 0 (1: serial)
  *
  * YARN's attention factor: the given one; else m(s,mscale)/m(s,mscale_all_dim) when
@@ -261,9 +260,6 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
 
 /* The largest head_dim (and so rotary_dim) lcx_rope accepts. */
 #define LCX_ROPE_MAX_HEAD_DIM 512
-/* The largest rotary_dim for CLEX (its ODE integration keeps O(rotary_dim)
-   doubles on the stack, which must stay under 8 KiB). */
-#define LCX_ROPE_CLEX_MAX_ROTARY_DIM 256
 
 typedef enum lcx_rope_type {
     LCX_ROPE_DEFAULT = 0, /* theta^(-2i/d) */
@@ -342,9 +338,7 @@ typedef struct lcx_rope {
 /* Validate cfg, resolve its defaults and compute the frequencies for seq_len 0
    (DEFAULT-like for DYNAMIC_NTK, the short factors for LONGROPE, t = 1 for CLEX).
    Errors: LCX_ERR_INVALID_ARG for NULL rope or cfg, an unknown type or layout, and
-   any field outside the range the table above gives for the type;
-   LCX_ERR_UNSUPPORTED for CLEX with rotary_dim > LCX_ROPE_CLEX_MAX_ROTARY_DIM.
-   On error *rope is left exactly as it was. */
+   any field outside the range the table above gives for the type. On error *rope is left exactly as it was. */
 LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg);
 
 /* Set the current sequence length L (the number of tokens the model sees now,
@@ -842,9 +836,14 @@ LCX__STATIC double lcx__rope_yarn_mscale(double s, double k) {
 /* ---- CLEX: the learned ODE of the log-frequencies ---------------------------
    x' = act((x + ln g(t)) @ up) @ down + g'(t)/g(t), with (b = 10000, alpha = 2t-1)
    ln g_i(t) = i * c1(t), c1 = -(2/d) ln b - (2/(d-2)) ln alpha, and
-   g_i'/g_i = i * c2(t), c2 = -4/((d-2) alpha). out must not alias in. */
+   g_i'/g_i = i * c2(t), c2 = -4/((d-2) alpha), so neither needs an array.
+   The argument is x = y + w1*a1 + w2*a2 (formed on the fly, so RK4 needs no array
+   for it); out must not alias y, a1 or a2. The hidden layer (width H = p*d) is
+   computed a block of units at a time: h_j = act(sum_i z_i up[i][j]), then
+   out += h_j down[j]. */
 #define LCX__CLEX_HBLOCK 32
-LCX__STATIC void lcx__clex_deriv(const lcx_clex_params *cp, int d, double t, const double *in,
+LCX__STATIC void lcx__clex_deriv(const lcx_clex_params *cp, int d, double t, const double *y,
+                                 const double *a1, double w1, const double *a2, double w2,
                                  double *out) {
     const int n = d / 2;
     const int64_t H = (int64_t)cp->param_factor * d;
@@ -858,36 +857,38 @@ LCX__STATIC void lcx__clex_deriv(const lcx_clex_params *cp, int d, double t, con
         c2 = -4.0 / ((double)(d - 2) * alpha);
     }
     for (k = 0; k < n; k++) out[k] = (double)k * c2;
-    /* hidden units a block at a time: h_j = act(sum_i z_i up[i][j]); out += h_j down[j] */
     for (j0 = 0; j0 < H; j0 += LCX__CLEX_HBLOCK) {
         int jb = (int)(H - j0 < LCX__CLEX_HBLOCK ? H - j0 : LCX__CLEX_HBLOCK), jj;
         for (jj = 0; jj < jb; jj++) h[jj] = 0.0;
         for (i = 0; i < n; i++) {
-            const double z = in[i] + (double)i * c1;
+            const double z = y[i] + w1 * a1[i] + w2 * a2[i] + (double)i * c1;
             const float *up = cp->up_proj + (int64_t)i * H + j0;
             for (jj = 0; jj < jb; jj++) h[jj] += z * (double)up[jj];
         }
         for (jj = 0; jj < jb; jj++) {
             const double v = h[jj];
-            const double a = cp->act == LCX_CLEX_SILU ? v / (1.0 + exp(-v)) : tanh(v);
+            const double act = cp->act == LCX_CLEX_SILU ? v / (1.0 + exp(-v)) : tanh(v);
             const float *down = cp->down_proj + (j0 + jj) * (int64_t)n;
-            if (a == 0.0) continue;
-            for (k = 0; k < n; k++) out[k] += a * (double)down[k];
+            if (act == 0.0) continue;
+            for (k = 0; k < n; k++) out[k] += act * (double)down[k];
         }
     }
 }
 
 /* Frequencies at the integer scale t: x(1) = ln(DEFAULT f), RK4 (3/8 rule) over
-   the grid 1, 1+dt, ..., whose last point is max_factor, stopping at the step
-   that reaches t and interpolating linearly inside it. Writes f into `f`.
-   Stack: four arrays of n <= 128 doubles. */
+   the grid 1, 1+dt, ..., whose last point is max_factor (torchdiffeq's fixed
+   grid), stopping at the step that reaches t and interpolating linearly inside
+   it: y(t) = y0 + (t - t0)/(t1 - t0) * (y1 - y0). The state y lives in f; the
+   stack holds three arrays of n doubles (6 KiB at rotary_dim 512):
+     k1 = F(y), k2 = F(y + h k1/3), k3 = F(y - h k1/3 + h k2),
+     then k1 <- k1 + 3k2 + 3k3, k2 <- k1 - k2 + k3, k4 = F(y + h k2) into k3,
+     y += h (k1 + k3) / 8. */
 LCX__STATIC void lcx__clex_freq(double *f, int d, double theta, const lcx_clex_params *cp,
                                 int t) {
     const int n = d / 2;
     const double T = (double)cp->max_factor, dt = cp->time_dt, tt = (double)t;
-    double k1[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2], k2[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2];
-    double a[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2], acc[LCX_ROPE_CLEX_MAX_ROTARY_DIM / 2];
-    double *y = f; /* the state lives in the output */
+    double k1[LCX__ROPE_NPAIR_MAX], k2[LCX__ROPE_NPAIR_MAX], k3[LCX__ROPE_NPAIR_MAX];
+    double *y = f;
     int64_t k, niters;
     int i;
     lcx__rope_default_freq(f, d, theta);
@@ -900,20 +901,17 @@ LCX__STATIC void lcx__clex_freq(double *f, int d, double theta, const lcx_clex_p
         if (t1 > T) t1 = T;
         h = t1 - t0;
         if (h <= 0.0) break;
-        lcx__clex_deriv(cp, d, t0, y, k1);
-        for (i = 0; i < n; i++) { acc[i] = k1[i]; a[i] = y[i] + h * k1[i] / 3.0; }
-        lcx__clex_deriv(cp, d, t0 + h / 3.0, a, k2);
+        lcx__clex_deriv(cp, d, t0, y, y, 0.0, y, 0.0, k1);
+        lcx__clex_deriv(cp, d, t0 + h / 3.0, y, k1, h / 3.0, y, 0.0, k2);
+        lcx__clex_deriv(cp, d, t0 + 2.0 * h / 3.0, y, k1, -h / 3.0, k2, h, k3);
         for (i = 0; i < n; i++) {
-            acc[i] += 3.0 * k2[i];
-            a[i] = y[i] + h * (k2[i] - k1[i] / 3.0);
-            k1[i] -= k2[i]; /* k1 - k2, all that k4's argument needs of them */
+            const double a = k1[i], b = k2[i], c = k3[i];
+            k1[i] = a + 3.0 * (b + c);
+            k2[i] = a - b + c;
         }
-        lcx__clex_deriv(cp, d, t0 + 2.0 * h / 3.0, a, k2); /* k3 */
-        for (i = 0; i < n; i++) { acc[i] += 3.0 * k2[i]; a[i] = y[i] + h * (k1[i] + k2[i]); }
-        lcx__clex_deriv(cp, d, t1, a, k2); /* k4 */
-        /* y(t) by linear interpolation inside the step that reaches t */
+        lcx__clex_deriv(cp, d, t1, y, k2, h, y, 0.0, k3); /* k4 */
         w = t1 >= tt ? (tt - t0) / h : 1.0;
-        for (i = 0; i < n; i++) y[i] += w * h * (acc[i] + k2[i]) / 8.0;
+        for (i = 0; i < n; i++) y[i] += w * h * (k1[i] + k3[i]) / 8.0;
         if (t1 >= tt) break;
     }
     for (i = 0; i < n; i++) f[i] = exp(y[i]);
@@ -1057,7 +1055,6 @@ LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
             !(lcx__rope_finite(p->time_dt) && p->time_dt > 0.0) ||
             !((double)(p->max_factor - 1) / p->time_dt <= 1e8))
             return LCX_ERR_INVALID_ARG;
-        if (c.rotary_dim > LCX_ROPE_CLEX_MAX_ROTARY_DIM) return LCX_ERR_UNSUPPORTED;
     }
     /* ---- valid: build the state ---- */
     memset(rope, 0, sizeof *rope);
