@@ -65,9 +65,6 @@ static int parse_num(const char *s, double *out) {
     return *end == 0 && isfinite(*out);
 }
 
-/* an integer that fits the fields it goes to (dimensions, lengths, seeds) */
-static int is_int(double x) { return x == floor(x) && fabs(x) < 9.0e15; }
-
 /* comma-separated numbers into out[max]; the count, or -1 */
 static int parse_list(const char *s, float *out, int max) {
     int n = 0;
@@ -102,22 +99,44 @@ int main(int argc, char **argv) {
     static char *quick_argv[] = {"rope_inspect", "--type", "yarn", "--head-dim", "128", "--theta",
                                  "10000", "--factor", "4", "--original-max-pos", "4096", NULL};
     const char *q = getenv("LCX_EXAMPLE_QUICK");
-    if (argc == 1 && q && q[0] && q[0] != '0') { argc = 11; argv = quick_argv; }
+    if (argc == 1 && q && q[0] && q[0] != '0') {
+        argc = (int)(sizeof quick_argv / sizeof quick_argv[0]) - 1;
+        argv = quick_argv;
+    }
 
     lcx_rope_config cfg;
     memset(&cfg, 0, sizeof cfg);
     static float short_f[MAX_PAIRS], long_f[MAX_PAIRS];
     int n_short = 0, n_long = 0, golden = 0, have_type = 0, clex_random = 0;
-    double seed = 0, seq_len = 0;
+    double head_dim = 0, rotary_dim = 0, original_max_pos = 0, seq_len = 0, seed = 0;
     const char *name = NULL;
+    /* options with a number, straight into their lcx_rope_config field or a local */
+    const struct { const char *opt; double *dst; int integer; } num_opts[] = {
+        {"--head-dim", &head_dim, 1}, {"--rotary-dim", &rotary_dim, 1},
+        {"--theta", &cfg.theta, 0}, {"--factor", &cfg.factor, 0},
+        {"--original-max-pos", &original_max_pos, 1}, {"--beta-fast", &cfg.beta_fast, 0},
+        {"--beta-slow", &cfg.beta_slow, 0}, {"--mscale", &cfg.mscale, 0},
+        {"--mscale-all-dim", &cfg.mscale_all_dim, 0}, {"--attention-factor", &cfg.attention_factor, 0},
+        {"--low-freq-factor", &cfg.low_freq_factor, 0}, {"--high-freq-factor", &cfg.high_freq_factor, 0},
+        {"--seq-len", &seq_len, 1}, {"--clex-random", &seed, 1}};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        double x = 0;
         if (strcmp(o, "--help") == 0 || strcmp(o, "-h") == 0) { usage(stdout); return 0; }
         if (strcmp(o, "--golden") == 0) { golden = 1; continue; }
         if (strcmp(o, "--no-truncate") == 0) { cfg.yarn_no_truncate = 1; continue; }
         i++; /* every other option takes a value */
-        if (strcmp(o, "--type") == 0) {
+        int known = 0;
+        for (size_t k = 0; k < sizeof num_opts / sizeof num_opts[0]; k++) {
+            if (strcmp(o, num_opts[k].opt) != 0) continue;
+            double x;
+            if (!parse_num(v, &x) || (num_opts[k].integer && (x != floor(x) || x < 0 || x > 9e15)))
+                return bad(o, v);
+            *num_opts[k].dst = x;
+            known = 1;
+        }
+        if (known) {
+            if (strcmp(o, "--clex-random") == 0) clex_random = 1;
+        } else if (strcmp(o, "--type") == 0) {
             int t = -1;
             for (int k = 0; v && k < 8; k++) if (strcmp(v, type_names[k]) == 0) t = k;
             if (t < 0) return bad(o, v);
@@ -127,37 +146,22 @@ int main(int argc, char **argv) {
             if (v && strcmp(v, "half") == 0) cfg.layout = LCX_ROPE_HALF;
             else if (v && strcmp(v, "interleaved") == 0) cfg.layout = LCX_ROPE_INTERLEAVED;
             else return bad(o, v);
-        } else if (strcmp(o, "--name") == 0) {
-            if (!v) return bad(o, v);
+        } else if (strcmp(o, "--name") == 0 && v) {
             name = v;
         } else if (strcmp(o, "--short-factor") == 0) {
             if ((n_short = parse_list(v, short_f, MAX_PAIRS)) < 0) return bad(o, v);
         } else if (strcmp(o, "--long-factor") == 0) {
             if ((n_long = parse_list(v, long_f, MAX_PAIRS)) < 0) return bad(o, v);
-        } else if (!parse_num(v, &x)) {
-            fprintf(stderr, "rope_inspect: unknown option or bad value: %s %s\n", o, v ? v : "");
-            usage(stderr);
-            return 2;
-        } else if (strcmp(o, "--head-dim") == 0) { if (!is_int(x)) return bad(o, v); cfg.head_dim = (int)x; }
-        else if (strcmp(o, "--rotary-dim") == 0) { if (!is_int(x)) return bad(o, v); cfg.rotary_dim = (int)x; }
-        else if (strcmp(o, "--theta") == 0) cfg.theta = x;
-        else if (strcmp(o, "--factor") == 0) cfg.factor = x;
-        else if (strcmp(o, "--original-max-pos") == 0) { if (!is_int(x)) return bad(o, v); cfg.original_max_pos = (int64_t)x; }
-        else if (strcmp(o, "--beta-fast") == 0) cfg.beta_fast = x;
-        else if (strcmp(o, "--beta-slow") == 0) cfg.beta_slow = x;
-        else if (strcmp(o, "--mscale") == 0) cfg.mscale = x;
-        else if (strcmp(o, "--mscale-all-dim") == 0) cfg.mscale_all_dim = x;
-        else if (strcmp(o, "--attention-factor") == 0) cfg.attention_factor = x;
-        else if (strcmp(o, "--low-freq-factor") == 0) cfg.low_freq_factor = x;
-        else if (strcmp(o, "--high-freq-factor") == 0) cfg.high_freq_factor = x;
-        else if (strcmp(o, "--seq-len") == 0) { if (!is_int(x) || x < 1) return bad(o, v); seq_len = x; }
-        else if (strcmp(o, "--clex-random") == 0) { if (!is_int(x) || x < 0) return bad(o, v); clex_random = 1; seed = x; }
-        else {
+        } else {
             fprintf(stderr, "rope_inspect: unknown option %s\n", o);
             usage(stderr);
             return 2;
         }
     }
+    /* out-of-range dimensions become values longctx rejects (exit 1 with its status) */
+    cfg.head_dim = head_dim <= LCX_ROPE_MAX_HEAD_DIM ? (int)head_dim : -1;
+    cfg.rotary_dim = rotary_dim <= LCX_ROPE_MAX_HEAD_DIM ? (int)rotary_dim : -1;
+    cfg.original_max_pos = (int64_t)original_max_pos;
     if (!have_type || cfg.head_dim == 0) {
         fprintf(stderr, "rope_inspect: --type and --head-dim are required\n");
         usage(stderr);
@@ -174,8 +178,8 @@ int main(int argc, char **argv) {
         cfg.long_factor = long_f;
     }
 
-    /* CLEX: the learned ODE (up_proj [n][p*rd], down_proj [p*rd][n]) comes from the checkpoint;
-       here, small random weights of the size the CLEX paper's models use per layer. */
+    /* CLEX: the learned ODE (up_proj [n][p*rd], down_proj [p*rd][n]) comes from the model's
+       checkpoint; here, small random weights of that shape with p = 1. */
     lcx_clex_params clex;
     float *w = NULL;
     if (cfg.type == LCX_ROPE_CLEX) {
@@ -270,8 +274,8 @@ int main(int argc, char **argv) {
                r->mscale, r->mscale_all_dim, r->mscale && r->mscale_all_dim ? "" : " (unused)");
     if (r->type == LCX_ROPE_DYNAMIC_NTK || r->type == LCX_ROPE_LONGROPE || r->type == LCX_ROPE_CLEX) {
         if (seq_len > 0) printf("  seq_len %.0f\n", seq_len);
-        if (seq_len > 0 && r->type == LCX_ROPE_CLEX) printf("  CLEX scale t = %d\n", rope.clex_t);
         else printf("  seq_len not given (--seq-len): the frequencies of a fresh lcx_rope\n");
+        if (r->type == LCX_ROPE_CLEX) printf("  CLEX scale t = %d\n", rope.clex_t);
     }
     printf("  attention factor %.9g (multiplies cos and sin, so q.k by %.6g)\n", attn, attn * attn);
     printf("\n pair  dims        inv_freq      wavelength     scale  class\n");
