@@ -219,23 +219,17 @@ static inline jval *jload(const char *name) {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", jdata_dir(), name);
     FILE *f = fopen(path, "rb");
-    if (!f) { printf("json: cannot open %s\n", path); return NULL; }
+    long len = -1;
     char *buf = NULL;
-    size_t len = 0, cap = 0, got;
-    do {
-        if (len + 65536 + 1 > cap) {
-            cap = 2 * cap + 65536 + 1;
-            char *nb = (char *)realloc(buf, cap);
-            if (!nb) { free(buf); fclose(f); return NULL; }
-            buf = nb;
-        }
-        got = fread(buf + len, 1, cap - len - 1, f);
-        len += got;
-    } while (got > 0);
-    fclose(f);
-    buf[len] = 0;
-    jval *v = strlen(buf) == len ? jparse(buf) : NULL; /* a NUL byte inside is malformed */
-    if (!v) printf("json: %s is not valid JSON\n", path);
+    if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = (char *)malloc((size_t)len + 1)) != NULL && fread(buf, 1, (size_t)len, f) == (size_t)len)
+        buf[len] = 0;
+    else
+        len = -1;
+    if (f) fclose(f);
+    /* a NUL byte inside is malformed too */
+    jval *v = len >= 0 && strlen(buf) == (size_t)len ? jparse(buf) : NULL;
+    if (!v) printf("json: %s: %s\n", path, len < 0 ? "cannot read" : "not valid JSON");
     free(buf);
     return v;
 }
@@ -257,27 +251,19 @@ static inline double jnum(const jval *v, double dflt) {
 }
 static inline const char *jstr(const jval *v) { return v && v->type == J_STR ? v->str : NULL; }
 
-/* Copy a numeric array into out[max]; returns its length, or -1 when it is not an
-   array of numbers or is longer than max. */
-static inline int jdoubles(const jval *arr, double *out, int max) {
+/* Copy a numeric array into out[max] (as double or as float); returns its length, or -1
+   when it is not an array of numbers or is longer than max. */
+static inline int jnums(const jval *arr, double *outd, float *outf, int max) {
     int n = jlen(arr);
     if (n < 0 || n > max) return -1;
     for (int i = 0; i < n; i++) {
-        const jval *x = arr->items[i];
-        if (x->type != J_NUM) return -1;
-        out[i] = x->num;
+        if (arr->items[i]->type != J_NUM) return -1;
+        if (outd) outd[i] = arr->items[i]->num;
+        if (outf) outf[i] = (float)arr->items[i]->num;
     }
     return n;
 }
-static inline int jfloats(const jval *arr, float *out, int max) {
-    int n = jlen(arr);
-    if (n < 0 || n > max) return -1;
-    for (int i = 0; i < n; i++) {
-        const jval *x = arr->items[i];
-        if (x->type != J_NUM) return -1;
-        out[i] = (float)x->num;
-    }
-    return n;
-}
+static inline int jdoubles(const jval *arr, double *out, int max) { return jnums(arr, out, NULL, max); }
+static inline int jfloats(const jval *arr, float *out, int max) { return jnums(arr, NULL, out, max); }
 
 #endif
