@@ -221,8 +221,9 @@ static inline jval *jload(const char *name) {
     FILE *f = fopen(path, "rb");
     long len = -1;
     char *buf = NULL;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (buf = (char *)malloc((size_t)len + 1)) != NULL && fread(buf, 1, (size_t)len, f) == (size_t)len)
+    if (f && fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && len < (1L << 30) &&
+        fseek(f, 0, SEEK_SET) == 0 && (buf = (char *)malloc((size_t)len + 1)) != NULL &&
+        fread(buf, 1, (size_t)len, f) == (size_t)len)
         buf[len] = 0;
     else
         len = -1;
