@@ -101,12 +101,14 @@ static jval *load_cases(const char *file, jval **doc) {
 /* ---- rope_hf.json ------------------------------------------------------------ */
 static void test_golden_hf_inv_freq_and_attention_factor(void) {
     jval *doc, *cases = load_cases("rope_hf.json", &doc);
-    int n_cases = 0, n_freq = 0;
+    int n_cases = 0, n_freq = 0, types_seen = 0;
     double max_f = 0, max_a = 0;
     for (int k = 0; k < jlen(cases); k++) {
         const jval *c = jat(cases, k);
         const char *name = jstr(jget(c, "name"));
         double want[NPAIR_MAX], got[NPAIR_MAX];
+        lcx_rope_type type;
+        if (parse_type(jstr(jget(c, "type")), &type)) types_seen |= 1 << (int)type;
         int n = jdoubles(jget(c, "inv_freq"), want, NPAIR_MAX);
         lcx_rope rope;
         CHECKF(n > 0, "case %s: no inv_freq", name ? name : "?");
@@ -130,6 +132,9 @@ static void test_golden_hf_inv_freq_and_attention_factor(void) {
         n_cases++;
         n_freq += n;
     }
+    /* the file covers every type HF has (all but CLEX), so none goes unchecked */
+    CHECKF(types_seen == (1 << (int)LCX_ROPE_CLEX) - 1, "rope_hf.json covers types 0x%x only",
+           (unsigned)types_seen);
     printf("golden rope_hf.json: %d cases, %d frequencies, max rel err inv_freq %.3g (tol %.0e), "
            "max err attention_factor %.3g (tol %.0e)\n",
            n_cases, n_freq, max_f, TOL_INV_FREQ, max_a, TOL_ATTN);
@@ -158,7 +163,7 @@ static int same_freqs(const double *a, const double *b, int n) {
 
 static void test_golden_clex_inv_freq_and_scale(void) {
     jval *doc, *cases = load_cases("rope_clex.json", &doc);
-    int n_cases = 0, n_freq = 0, n_t = 0;
+    int n_cases = 0, n_freq = 0, n_t = 0, acts_seen = 0;
     double max_f = 0;
     for (int k = 0; k < jlen(cases); k++) {
         const jval *c = jat(cases, k);
@@ -182,6 +187,7 @@ static void test_golden_clex_inv_freq_and_scale(void) {
         memset(&cp, 0, sizeof cp);
         cp.param_factor = p;
         cp.act = strcmp(act, "silu") == 0 ? LCX_CLEX_SILU : LCX_CLEX_TANH;
+        acts_seen |= 1 << (int)cp.act;
         CHECKF(strcmp(act, "silu") == 0 || strcmp(act, "tanh") == 0, "case %s: act %s", name, act);
         cp.max_factor = max_t;
         cp.time_dt = jnum(jget(c, "time_dt"), 0);
@@ -238,6 +244,7 @@ static void test_golden_clex_inv_freq_and_scale(void) {
         free(up);
         free(down);
     }
+    CHECKF(acts_seen == 3, "rope_clex.json: not both activations (0x%x)", (unsigned)acts_seen);
     printf("golden rope_clex.json: %d cases, %d frequencies, max rel err inv_freq %.3g (tol %.0e), "
            "t checked in %d cases\n",
            n_cases, n_freq, max_f, TOL_CLEX, n_t);
