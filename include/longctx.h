@@ -169,16 +169,23 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * difference. Long-context methods change the frequencies (and sometimes scale the
  * vectors by an "attention factor" A):
  *
- *   type         what it does (paper)                                      A
- *   DEFAULT      f_i = theta^(-2i/d) (RoFormer 2104.09864)                  1
- *   LINEAR       f_i / s: position interpolation (2306.15595)              1
- *   NTK          theta * s^(d/(d-2)): NTK-aware base scaling (reddit post) 1
- *   DYNAMIC_NTK  NTK with s' = s*max(L,L0)/L0 - (s-1): grows with seq_len   1
- *   YARN         per-pair blend of f_i and f_i/s by wavelength (2309.00071) 0.1 ln s + 1
- *   LLAMA3       wavelength bands: high freqs kept, low freqs / s (Llama 3.1) 1
- *   LONGROPE     f_i / e_i, e = short or long factors by seq_len (2402.13753)
- *                                                     sqrt(1 + ln s / ln L0)
- *   CLEX         per-pair scaling from a learned ODE in the scale t (2310.16450) 1
+ *   type         what it does                                   paper / source
+ *   DEFAULT      f_i = theta^(-2i/d)                            RoFormer, 2104.09864
+ *   LINEAR       f_i / s (position interpolation, PI)           2306.15595
+ *   NTK          base theta * s^(d/(d-2)) ("NTK-aware")         bloc97's NTK-aware
+ *                                                               scaled RoPE post, 2023
+ *   DYNAMIC_NTK  NTK with s' = s*max(L,L0)/L0 - (s-1), so the   HF "dynamic"
+ *                frequencies follow the sequence length L
+ *   YARN         per pair a ramp between f_i (short            YaRN, 2309.00071
+ *                wavelengths) and f_i/s (long ones), A > 1
+ *   LLAMA3       wavelength bands: short kept, long / s,        Llama 3.1 (Meta, 2024)
+ *                smooth blend between
+ *   LONGROPE     f_i / e_i, e = short or long per-pair factors  LongRoPE, 2402.13753
+ *                chosen by L, A > 1                             (Phi-3)
+ *   CLEX         per-pair scaling from a learned ODE in the     CLEX, 2310.16450
+ *                integer scale t = ceil(L/L0)
+ * A (the attention factor, multiplying cos and sin) is 1 except for YARN and
+ * LONGROPE (below).
  *
  * Exact formulas: HF transformers' modeling_rope_utils.py (all but CLEX) and the
  * CLEX authors' clex_layer.py; the header follows their semantics and is checked
@@ -199,7 +206,7 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  *   field             types                     0 means       valid
  *   head_dim          all                       (required)    even, 2..LCX_ROPE_MAX_HEAD_DIM
  *   rotary_dim        all                       head_dim      even, 2..head_dim (0: head_dim)
- *   theta             all                       10000         finite, > 0
+ *   theta             all                       10000         finite, > 0 (YARN: != 1)
  *   layout            all                       LCX_ROPE_HALF HALF or INTERLEAVED
  *   factor s          LINEAR NTK DYNAMIC_NTK    (required)    finite, >= 1
  *                     YARN LONGROPE
@@ -236,7 +243,14 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * longctx lets the caller choose: keep the cached keys as they are (HF's
  * behaviour), or move them exactly to the new frequencies with lcx_rope_rerotate
  * (keep a copy of the old lcx_rope; rotations are invertible, so nothing is lost
- * beyond float rounding).
+ * beyond float rounding):
+ *
+ *     lcx_rope old = rope;                         // plain data: a copy is a state
+ *     lcx_rope_set_seq_len(&rope, n_cached + n_new);
+ *     lcx_rope_rerotate(&old, &rope, k_cache, n_cached, n_kv_heads, kv_stride, k_pos);
+ *
+ * The non-dynamic types (DEFAULT, LINEAR, NTK, YARN, LLAMA3) never change, so
+ * they need none of this.
  *
  * Precision: frequencies are computed in double, and every angle p * f_i is
  * formed in double and reduced by the C library's sin/cos, so positions up to
@@ -1031,6 +1045,7 @@ LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
         if (!(lcx__rope_finite(c.beta_fast) && lcx__rope_finite(c.beta_slow) &&
               c.beta_slow > 0.0 && c.beta_fast > c.beta_slow))
             return LCX_ERR_INVALID_ARG;
+        if (c.theta == 1.0) return LCX_ERR_INVALID_ARG; /* r(n) divides by ln(theta) */
         if (!(lcx__rope_finite(c.mscale) && c.mscale >= 0.0 &&
               lcx__rope_finite(c.mscale_all_dim) && c.mscale_all_dim >= 0.0))
             return LCX_ERR_INVALID_ARG;
