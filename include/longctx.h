@@ -1311,9 +1311,17 @@ LCX__STATIC void lcx__rope_run(const lcx_rope *rope, const lcx_rope *from, int m
     if ((double)n_tokens * n_heads * rd >= (double)LCX__ROPE_PAR_MIN_ELEMS)
         nt = lcx__resolve_threads(n_threads);
     if (nt > n_tokens) nt = (int)n_tokens;
-    (void)nt;
-    LCX__OMP(parallel for num_threads(nt) schedule(static) if(nt > 1))
-    for (t = 0; t < n_tokens; t++) {
+    if (nt > 1) {
+        /* tokens are independent: any split gives the same bits */
+        LCX__OMP(parallel for num_threads(nt) schedule(static))
+        for (t = 0; t < n_tokens; t++) {
+            const double p = pos ? (double)pos[t] : (double)t;
+            lcx__rope_token(x + t * token_stride, n_heads, hd, rd, layout, rope->inv_freq, fsub,
+                            p, scale, simd);
+        }
+        return;
+    }
+    for (t = 0; t < n_tokens; t++) { /* small calls never enter the OpenMP runtime */
         const double p = pos ? (double)pos[t] : (double)t;
         lcx__rope_token(x + t * token_stride, n_heads, hd, rd, layout, rope->inv_freq, fsub, p,
                         scale, simd);
