@@ -169,16 +169,23 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * difference. Long-context methods change the frequencies (and sometimes scale the
  * vectors by an "attention factor" A):
  *
- *   type         what it does (paper)                                      A
- *   DEFAULT      f_i = theta^(-2i/d) (RoFormer 2104.09864)                  1
- *   LINEAR       f_i / s: position interpolation (2306.15595)              1
- *   NTK          theta * s^(d/(d-2)): NTK-aware base scaling (reddit post) 1
- *   DYNAMIC_NTK  NTK with s' = s*max(L,L0)/L0 - (s-1): grows with seq_len   1
- *   YARN         per-pair blend of f_i and f_i/s by wavelength (2309.00071) 0.1 ln s + 1
- *   LLAMA3       wavelength bands: high freqs kept, low freqs / s (Llama 3.1) 1
- *   LONGROPE     f_i / e_i, e = short or long factors by seq_len (2402.13753)
- *                                                     sqrt(1 + ln s / ln L0)
- *   CLEX         per-pair scaling from a learned ODE in the scale t (2310.16450) 1
+ *   type         what it does                                   paper / source
+ *   DEFAULT      f_i = theta^(-2i/d)                            RoFormer, 2104.09864
+ *   LINEAR       f_i / s (position interpolation, PI)           2306.15595
+ *   NTK          base theta * s^(d/(d-2)) ("NTK-aware")         bloc97's NTK-aware
+ *                                                               scaled RoPE post, 2023
+ *   DYNAMIC_NTK  NTK with s' = s*max(L,L0)/L0 - (s-1), so the   HF "dynamic"
+ *                frequencies follow the sequence length L
+ *   YARN         per pair a ramp between f_i (short            YaRN, 2309.00071
+ *                wavelengths) and f_i/s (long ones), A > 1
+ *   LLAMA3       wavelength bands: short kept, long / s,        Llama 3.1 (Meta, 2024)
+ *                smooth blend between
+ *   LONGROPE     f_i / e_i, e = short or long per-pair factors  LongRoPE, 2402.13753
+ *                chosen by L, A > 1                             (Phi-3)
+ *   CLEX         per-pair scaling from a learned ODE in the     CLEX, 2310.16450
+ *                integer scale t = ceil(L/L0)
+ * A (the attention factor, multiplying cos and sin) is 1 except for YARN and
+ * LONGROPE (below).
  *
  * Exact formulas: HF transformers' modeling_rope_utils.py (all but CLEX) and the
  * CLEX authors' clex_layer.py; the header follows their semantics and is checked
@@ -199,7 +206,7 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  *   field             types                     0 means       valid
  *   head_dim          all                       (required)    even, 2..LCX_ROPE_MAX_HEAD_DIM
  *   rotary_dim        all                       head_dim      even, 2..head_dim (0: head_dim)
- *   theta             all                       10000         finite, > 0
+ *   theta             all                       10000         finite, > 0 (YARN: != 1)
  *   layout            all                       LCX_ROPE_HALF HALF or INTERLEAVED
  *   factor s          LINEAR NTK DYNAMIC_NTK    (required)    finite, >= 1
  *                     YARN LONGROPE
@@ -236,7 +243,14 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * longctx lets the caller choose: keep the cached keys as they are (HF's
  * behaviour), or move them exactly to the new frequencies with lcx_rope_rerotate
  * (keep a copy of the old lcx_rope; rotations are invertible, so nothing is lost
- * beyond float rounding).
+ * beyond float rounding):
+ *
+ *     lcx_rope old = rope;                         // plain data: a copy is a state
+ *     lcx_rope_set_seq_len(&rope, n_cached + n_new);
+ *     lcx_rope_rerotate(&old, &rope, k_cache, n_cached, n_kv_heads, kv_stride, k_pos);
+ *
+ * The non-dynamic types (DEFAULT, LINEAR, NTK, YARN, LLAMA3) never change, so
+ * they need none of this.
  *
  * Precision: frequencies are computed in double, and every angle p * f_i is
  * formed in double and reduced by the C library's sin/cos, so positions up to
@@ -813,6 +827,43 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n) {
 
 LCX__INLINE int lcx__rope_finite(double v) { return v == v && v - v == 0.0; }
 
+/* sin and cos of a double angle a, both accurate to ~1e-15 absolute for
+   |a| < 2^31 (and to libm's accuracy beyond, where it falls back to sin/cos):
+   k = nearest integer to a*2/pi, r = a - k*pi/2 by Cody-Waite with pi/2 split
+   into three 21-bit pieces and a tail, so every k*piece is exact for k < 2^32;
+   then Taylor polynomials to r^13 / r^14 on |r| <= pi/4 (truncation < 3e-14)
+   and the quadrant k mod 4. Several times faster than libm's sin plus cos. */
+LCX__INLINE void lcx__sincos(double a, double *s_out, double *c_out) {
+    const double two_over_pi = 0x1.45f306dc9c883p-1, magic = 0x1.8p52;
+    const double p1 = 0x1.921fbp+0, p2 = 0x1.5110bp-22, p3 = 0x1.18469p-44,
+                 p4 = 0x1.13198a2e03707p-65;
+    double k, r, r2, sn, cs;
+    int64_t q;
+    if (!(a > -2147483648.0 && a < 2147483648.0)) {
+        *s_out = sin(a);
+        *c_out = cos(a);
+        return;
+    }
+    k = (a * two_over_pi + magic) - magic; /* round to nearest (default mode) */
+    r = a - k * p1;
+    r -= k * p2;
+    r -= k * p3;
+    r -= k * p4;
+    r2 = r * r;
+    /* Horner in r^2 with the Taylor coefficients (-1)^k/(2k+1)! and (-1)^k/(2k)! */
+    sn = r + r * r2 * (-0x1.5555555555555p-3 + r2 * (0x1.1111111111111p-7 + r2 * (-0x1.a01a01a01a01ap-13 +
+             r2 * (0x1.71de3a556c734p-19 + r2 * (-0x1.ae64567f544e4p-26 + r2 * 0x1.6124613a86d09p-33)))));
+    cs = 1.0 + r2 * (-0x1.0000000000000p-1 + r2 * (0x1.5555555555555p-5 + r2 * (-0x1.6c16c16c16c17p-10 +
+             r2 * (0x1.a01a01a01a01ap-16 + r2 * (-0x1.27e4fb7789f5cp-22 + r2 * (0x1.1eed8eff8d898p-29 +
+             r2 * -0x1.93974a8c07c9dp-37))))));
+    q = (int64_t)k;
+    { /* quadrant without branches: odd q swaps, then signs */
+        const double s0 = (q & 1) ? cs : sn, c0 = (q & 1) ? sn : cs;
+        *s_out = (q & 2) ? -s0 : s0;
+        *c_out = ((q + 1) & 2) ? -c0 : c0;
+    }
+}
+
 /* DEFAULT frequencies theta^(-2i/d), i < n = d/2. */
 LCX__STATIC void lcx__rope_default_freq(double *f, int d, double theta) {
     int i;
@@ -1031,6 +1082,7 @@ LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
         if (!(lcx__rope_finite(c.beta_fast) && lcx__rope_finite(c.beta_slow) &&
               c.beta_slow > 0.0 && c.beta_fast > c.beta_slow))
             return LCX_ERR_INVALID_ARG;
+        if (c.theta == 1.0) return LCX_ERR_INVALID_ARG; /* r(n) divides by ln(theta) */
         if (!(lcx__rope_finite(c.mscale) && c.mscale >= 0.0 &&
               lcx__rope_finite(c.mscale_all_dim) && c.mscale_all_dim >= 0.0))
             return LCX_ERR_INVALID_ARG;
@@ -1131,9 +1183,10 @@ LCXDEF lcx_status lcx_rope_cos_sin(const lcx_rope *rope, int64_t pos, float *cos
     if (!rope || !cos_out || !sin_out || pos < 0) return LCX_ERR_INVALID_ARG;
     n = rope->cfg.rotary_dim / 2;
     for (i = 0; i < n; i++) {
-        const double a = (double)pos * rope->inv_freq[i];
-        cos_out[i] = (float)(rope->attention_factor * cos(a));
-        sin_out[i] = (float)(rope->attention_factor * sin(a));
+        double sd, cd;
+        lcx__sincos((double)pos * rope->inv_freq[i], &sd, &cd);
+        cos_out[i] = (float)(rope->attention_factor * cd);
+        sin_out[i] = (float)(rope->attention_factor * sd);
     }
     return LCX_OK;
 }
@@ -1255,7 +1308,11 @@ LCX__STATIC void lcx__rope_token(float *x, int n_heads, int head_dim, int rd, in
     int i;
     for (i = 0; i < n; i++) {
         const double a = freq_sub ? p * (freq[i] - freq_sub[i]) : p * freq[i];
-        const float cv = (float)(scale * cos(a)), sv = (float)(scale * sin(a));
+        double sd, cd;
+        float cv, sv;
+        lcx__sincos(a, &sd, &cd);
+        cv = (float)(scale * cd);
+        sv = (float)(scale * sd);
         if (layout == LCX_ROPE_HALF) {
             c[i] = cv;
             s[i] = sv;
@@ -1296,9 +1353,17 @@ LCX__STATIC void lcx__rope_run(const lcx_rope *rope, const lcx_rope *from, int m
     if ((double)n_tokens * n_heads * rd >= (double)LCX__ROPE_PAR_MIN_ELEMS)
         nt = lcx__resolve_threads(n_threads);
     if (nt > n_tokens) nt = (int)n_tokens;
-    (void)nt;
-    LCX__OMP(parallel for num_threads(nt) schedule(static) if(nt > 1))
-    for (t = 0; t < n_tokens; t++) {
+    if (nt > 1) {
+        /* tokens are independent: any split gives the same bits */
+        LCX__OMP(parallel for num_threads(nt) schedule(static))
+        for (t = 0; t < n_tokens; t++) {
+            const double p = pos ? (double)pos[t] : (double)t;
+            lcx__rope_token(x + t * token_stride, n_heads, hd, rd, layout, rope->inv_freq, fsub,
+                            p, scale, simd);
+        }
+        return;
+    }
+    for (t = 0; t < n_tokens; t++) { /* small calls never enter the OpenMP runtime */
         const double p = pos ? (double)pos[t] : (double)t;
         lcx__rope_token(x + t * token_stride, n_heads, hd, rd, layout, rope->inv_freq, fsub, p,
                         scale, simd);

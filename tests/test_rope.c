@@ -166,6 +166,9 @@ static void test_init_rejects_every_bad_config(void) {
     c.beta_fast = 32; c.beta_slow = -1;
     expect_init_fails(&c, LCX_ERR_INVALID_ARG, "beta_slow < 0");
     c = valid_cfg(LCX_ROPE_YARN, 64);
+    c.theta = 1.0;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "yarn theta 1 (ln theta = 0)");
+    c = valid_cfg(LCX_ROPE_YARN, 64);
     c.mscale = NAN;
     expect_init_fails(&c, LCX_ERR_INVALID_ARG, "mscale NaN");
     c.mscale = 1; c.mscale_all_dim = -1;
@@ -418,6 +421,39 @@ static void test_long_range_positions_stay_accurate(void) {
         }
         CHECKF(worst > 2e-6, "float angle error only %.3g", worst);
     }
+}
+
+/* The internal sin/cos used for every angle agrees with libm to 1e-13 absolute
+   over the whole fast range (|a| < 2^31), near multiples of pi/2, and beyond it
+   (where it falls back to libm). */
+static void test_internal_sincos_matches_libm(void) {
+    lcx_t_rng g = {43};
+    double worst = 0.0;
+    const int N = lcx_test_quick() ? 200000 : 2000000;
+    for (int i = 0; i < N; i++) {
+        double a;
+        switch (i % 5) {
+        case 0: a = lcx_t_range(&g, -2147483648.0, 2147483648.0); break;
+        case 1: a = lcx_t_range(&g, -10.0, 10.0); break;
+        case 2: a = (double)lcx_t_int(&g, -1367130551, 1367130551) * 1.5707963267948966 +
+                    lcx_t_range(&g, -1e-6, 1e-6); break;
+        case 3: a = ldexp(lcx_t_range(&g, -1.0, 1.0), (int)lcx_t_int(&g, -40, 31)); break;
+        default: a = lcx_t_range(&g, -1e18, 1e18); break;
+        }
+        double s, c;
+        lcx__sincos(a, &s, &c);
+        double e = fmax(fabs(s - sin(a)), fabs(c - cos(a)));
+        if (!(e <= worst)) worst = e;
+    }
+    const double special[] = {0.0, -0.0, 2147483647.0, -2147483647.0, 2147483647.5, 2147483648.0,
+                              0.78539816339744828, 0.78539816339744839, 1e-300, 3.0e9};
+    for (int i = 0; i < (int)(sizeof special / sizeof special[0]); i++) {
+        double s, c;
+        lcx__sincos(special[i], &s, &c);
+        double e = fmax(fabs(s - sin(special[i])), fabs(c - cos(special[i])));
+        if (!(e <= worst)) worst = e;
+    }
+    CHECKF(worst <= 1e-13, "worst %.3g", worst);
 }
 
 /* ---------------------------------------------------------------- properties */
@@ -764,6 +800,61 @@ static void test_rerotate_equals_applying_the_new_state(void) {
     }
 }
 
+/* Random valid configurations of every type: init succeeds, frequencies and the
+   attention factor are finite and positive at any sequence length, and apply
+   matches the double reference (head_dim up to the maximum). */
+static void test_random_valid_configs_give_finite_results(void) {
+    static float up[256 * 512], down[512 * 256];
+    static float x0[2 * LCX_ROPE_MAX_HEAD_DIM], x[2 * LCX_ROPE_MAX_HEAD_DIM];
+    lcx_t_rng g = {41};
+    lcx_clex_params p = g_clex;
+    for (int i = 0; i < 256 * 512; i++) { up[i] = (float)(0.1 * lcx_t_normal(&g)); down[i] = (float)(0.02 * lcx_t_normal(&g)); }
+    p.up_proj = up;
+    p.down_proj = down;
+    p.max_factor = 4;
+    p.time_dt = 0.1;
+    const int N = lcx_test_quick() ? 60 : 400;
+    for (int it = 0; it < N; it++) {
+        lcx_rope_type ty = (lcx_rope_type)(it % 8);
+        int hd = 2 * (int)lcx_t_int(&g, 1, LCX_ROPE_MAX_HEAD_DIM / 2);
+        lcx_rope_config c = valid_cfg(ty, hd);
+        lcx_rope r;
+        double f[NP];
+        c.rotary_dim = lcx_t_int(&g, 0, 1) ? 0 : 2 * (int)lcx_t_int(&g, 1, hd / 2);
+        c.theta = exp(lcx_t_range(&g, log(0.5), log(1e7)));
+        if (ty == LCX_ROPE_YARN && fabs(c.theta - 1.0) < 1e-3) c.theta = 2.0;
+        c.layout = (lcx_rope_layout)lcx_t_int(&g, 0, 1);
+        if (ty != LCX_ROPE_DEFAULT && ty != LCX_ROPE_CLEX) c.factor = exp(lcx_t_range(&g, 0.0, log(200.0)));
+        c.original_max_pos = lcx_t_int(&g, 2, 1000000);
+        c.beta_slow = lcx_t_range(&g, 0.01, 8.0);
+        c.beta_fast = c.beta_slow + lcx_t_range(&g, 0.01, 64.0);
+        c.yarn_no_truncate = (int)lcx_t_int(&g, 0, 1);
+        if (lcx_t_int(&g, 0, 3) == 0) { c.mscale = lcx_t_range(&g, 0.0, 2.0); c.mscale_all_dim = lcx_t_range(&g, 0.0, 2.0); }
+        if (lcx_t_int(&g, 0, 3) == 0) c.attention_factor = lcx_t_range(&g, 0.5, 2.0);
+        c.low_freq_factor = lcx_t_range(&g, 0.1, 4.0);
+        c.high_freq_factor = c.low_freq_factor + lcx_t_range(&g, 0.01, 8.0);
+        if (ty == LCX_ROPE_CLEX) c.clex = &p;
+        if (lcx_rope_init(&r, &c) != LCX_OK) { CHECKF(0, "it %d type %d: init failed", it, (int)ty); continue; }
+        for (int k = 0; k < 3; k++) {
+            int64_t L = k == 0 ? 0 : lcx_t_int(&g, 0, 10000000);
+            CHECK(lcx_rope_set_seq_len(&r, L) == LCX_OK);
+            int n = lcx_rope_inv_freq(&r, f), bad = 0;
+            CHECK(n == r.cfg.rotary_dim / 2);
+            for (int i = 0; i < n; i++) bad += !(isfinite(f[i]) && f[i] > 0.0);
+            double A = lcx_rope_attention_factor(&r);
+            CHECKF(!bad && isfinite(A) && A > 0.0, "it %d type %d hd %d theta %g: %d bad, A %g", it,
+                   (int)ty, hd, r.cfg.theta, bad, A);
+        }
+        {
+            int64_t pos = lcx_t_int(&g, 0, 1LL << 31);
+            int ok = 0;
+            fill_x(x0, 2 * hd, &g);
+            double e = apply_error(&r, x0, x, 1, 2, 2 * hd, &pos, f, LCX__SIMD_BEST, 1, &ok);
+            CHECKF(e <= 2e-6 * (lcx_rope_attention_factor(&r) > 1.0 ? lcx_rope_attention_factor(&r) : 1.0) && ok, "it %d type %d hd %d: %.3g", it, (int)ty, hd, e);
+        }
+    }
+}
+
 /* the struct is plain data: a copy works without the config's arrays */
 static void test_rope_is_copyable_and_keeps_its_factors(void) {
     static float sf[NP], lf[NP];
@@ -804,6 +895,7 @@ int main(void) {
     RUN(test_calls_reject_bad_arguments_and_write_nothing);
     RUN(test_apply_matches_double_reference_on_random_shapes);
     RUN(test_long_range_positions_stay_accurate);
+    RUN(test_internal_sincos_matches_libm);
     RUN(test_norm_is_preserved_up_to_attention_factor);
     RUN(test_shift_round_trip_and_composition);
     RUN(test_linear_at_scaled_position_equals_default);
@@ -814,6 +906,7 @@ int main(void) {
     RUN(test_set_seq_len_behaviour);
     RUN(test_clex_with_zero_down_is_ntk);
     RUN(test_rerotate_equals_applying_the_new_state);
+    RUN(test_random_valid_configs_give_finite_results);
     RUN(test_rope_is_copyable_and_keeps_its_factors);
     return lcx_test_summary();
 }
