@@ -161,7 +161,257 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  *  2. >>rope  rotary position embeddings
  * ============================================================================ */
 
-/* >>rope declarations go here */
+/* Rotary position embeddings (RoPE, RoFormer arXiv 2104.09864) rotate each pair of
+ * dimensions of a query or key vector by an angle proportional to the token's
+ * position: pair i of a vector at position p turns by p * f_i, with the inverse
+ * frequencies f_i = theta^(-2i/d) for d = rotary_dim and i = 0 .. d/2-1. The dot
+ * product of a rotated query and key then depends only on their position
+ * difference. Long-context methods change the frequencies (and sometimes scale the
+ * vectors by an "attention factor" A):
+ *
+ *   type         what it does                                   paper / source
+ *   DEFAULT      f_i = theta^(-2i/d)                            RoFormer, 2104.09864
+ *   LINEAR       f_i / s (position interpolation, PI)           2306.15595
+ *   NTK          base theta * s^(d/(d-2)) ("NTK-aware")         bloc97's NTK-aware
+ *                                                               scaled RoPE post, 2023
+ *   DYNAMIC_NTK  NTK with s' = s*max(L,L0)/L0 - (s-1), so the   HF "dynamic"
+ *                frequencies follow the sequence length L
+ *   YARN         per pair a ramp between f_i (short            YaRN, 2309.00071
+ *                wavelengths) and f_i/s (long ones), A > 1
+ *   LLAMA3       wavelength bands: short kept, long / s,        Llama 3.1 (Meta, 2024)
+ *                smooth blend between
+ *   LONGROPE     f_i / e_i, e = short or long per-pair factors  LongRoPE, 2402.13753
+ *                chosen by L, A > 1                             (Phi-3)
+ *   CLEX         per-pair scaling from a learned ODE in the     CLEX, 2310.16450
+ *                integer scale t = ceil(L/L0)
+ * A (the attention factor, multiplying cos and sin) is 1 except for YARN and
+ * LONGROPE (below).
+ *
+ * Exact formulas: HF transformers' modeling_rope_utils.py (all but CLEX) and the
+ * CLEX authors' clex_layer.py; the header follows their semantics and is checked
+ * against values they compute.
+ *
+ * Pair layouts (which dimensions rotate together), for d = rotary_dim = 8:
+ *
+ *   LCX_ROPE_HALF         (NeoX, HF rotate_half)    x0 x1 x2 x3 | x4 x5 x6 x7
+ *                                                   pairs (0,4) (1,5) (2,6) (3,7)
+ *   LCX_ROPE_INTERLEAVED  (GPT-J, Meta original)    (x0 x1) (x2 x3) (x4 x5) (x6 x7)
+ *
+ * A pair (a, b) becomes (a*c - b*s, b*c + a*s), c = A*cos(p*f_i), s = A*sin(p*f_i).
+ * Dimensions rotary_dim .. head_dim-1 (partial rotary) pass through bit-identical.
+ *
+ * Configuration: which lcx_rope_config fields each type reads (anything else is
+ * ignored and not validated), the default a zero field takes, and the valid range.
+ *
+ *   field             types                     0 means       valid
+ *   head_dim          all                       (required)    even, 2..LCX_ROPE_MAX_HEAD_DIM
+ *   rotary_dim        all                       head_dim      even, 2..head_dim (0: head_dim)
+ *   theta             all                       10000         finite, > 0 (YARN: != 1)
+ *   layout            all                       LCX_ROPE_HALF HALF or INTERLEAVED
+ *   factor s          LINEAR NTK DYNAMIC_NTK    (required)    finite, >= 1
+ *                     YARN LONGROPE
+ *                     LLAMA3                    8             finite, >= 1
+ *   original_max_pos  DYNAMIC_NTK YARN          (required)    > 0 (LONGROPE with
+ *   L0                LONGROPE CLEX                            derived A and s > 1: >= 2)
+ *                     LLAMA3                    8192          > 0
+ *   beta_fast         YARN                      32            finite, > 0, > beta_slow
+ *   beta_slow         YARN                      1             finite, > 0
+ *   mscale,           YARN                      unused        finite, >= 0; used as
+ *   mscale_all_dim                                            A = m(mscale)/m(all_dim)
+ *                                                             when both are non-zero
+ *   attention_factor  YARN LONGROPE             derived       finite, >= 0 (all types
+ *                                                             check it; others ignore it)
+ *   yarn_no_truncate  YARN                      truncate      any (non-zero: no rounding)
+ *   low_freq_factor   LLAMA3                    1             finite, > 0
+ *   high_freq_factor  LLAMA3                    4             finite, > low_freq_factor
+ *   short_factor,     LONGROPE                  (required)    rotary_dim/2 floats each,
+ *   long_factor                                               finite, > 0; copied
+ *   clex              CLEX                      (required)    see lcx_clex_params; borrowed
+ *   n_threads         all (apply/shift/rerotate) OpenMP default >= 0 (1: serial)
+ *
+ * YARN's attention factor: the given one; else m(s,mscale)/m(s,mscale_all_dim) when
+ * both are non-zero (DeepSeek form); else m(s,1), with m(s,k) = 1 for s <= 1 and
+ * 0.1*k*ln(s) + 1 otherwise. LONGROPE's: the given one; else 1 for s <= 1 and
+ * sqrt(1 + ln(s)/ln(L0)) otherwise (HF's s is max_position_embeddings / L0).
+ *
+ * Frequencies that change with the sequence length: DYNAMIC_NTK (recomputed for
+ * L > L0), LONGROPE (long factors once L > L0) and CLEX (integer scale
+ * t = ceil(L/L0)) depend on the length set by lcx_rope_set_seq_len. Keys that
+ * already sit rotated in a cache were rotated with the frequencies of their time.
+ * HF transformers recomputes the frequencies on every forward pass, so its cached
+ * keys carry a mixture of frequencies; llama.cpp never changes them after load.
+ * longctx lets the caller choose: keep the cached keys as they are (HF's
+ * behaviour), or move them exactly to the new frequencies with lcx_rope_rerotate
+ * (keep a copy of the old lcx_rope; rotations are invertible, so nothing is lost
+ * beyond float rounding):
+ *
+ *     lcx_rope old = rope;                         // plain data: a copy is a state
+ *     lcx_rope_set_seq_len(&rope, n_cached + n_new);
+ *     lcx_rope_rerotate(&old, &rope, k_cache, n_cached, n_kv_heads, kv_stride, k_pos);
+ *
+ * The non-dynamic types (DEFAULT, LINEAR, NTK, YARN, LLAMA3) never change, so
+ * they need none of this.
+ *
+ * Precision: frequencies are computed in double, and every angle p * f_i is
+ * formed in double and reduced by the C library's sin/cos, so positions up to
+ * 2^31 and beyond stay within ~1e-6 of an exact rotation. (A float product
+ * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.)
+ *
+ * Speed and threads: per token the rotary_dim/2 cos/sin values are computed once
+ * and shared by all heads, which rotate with AVX2/AVX-512 where compiled. Calls
+ * with enough work (about 64K rotated elements) split tokens across cfg.n_threads
+ * OpenMP threads; results are bit-identical for any thread count.
+ *
+ * Example (Llama 3.1 8B: head_dim 128, theta 500000, llama3 scaling):
+ *
+ *     lcx_rope_config rc = {0};
+ *     rc.head_dim = 128; rc.theta = 500000; rc.type = LCX_ROPE_LLAMA3;
+ *     lcx_rope rope;
+ *     if (lcx_rope_init(&rope, &rc) != LCX_OK) ...;
+ *     lcx_rope_apply(&rope, q, n_tokens, 32, 32 * 128, pos);   // q [n][32][128]
+ *     lcx_rope_apply(&rope, k, n_tokens, 8, 8 * 128, pos);     // k [n][8][128]
+ */
+
+/* The largest head_dim (and so rotary_dim) lcx_rope accepts. */
+#define LCX_ROPE_MAX_HEAD_DIM 512
+
+typedef enum lcx_rope_type {
+    LCX_ROPE_DEFAULT = 0, /* theta^(-2i/d) */
+    LCX_ROPE_LINEAR,      /* position interpolation (PI): f / s */
+    LCX_ROPE_NTK,         /* NTK-aware: theta * s^(d/(d-2)) */
+    LCX_ROPE_DYNAMIC_NTK, /* NTK whose scale grows with the sequence length */
+    LCX_ROPE_YARN,        /* YaRN ramp between f and f/s, attention factor */
+    LCX_ROPE_LLAMA3,      /* Llama 3.1 wavelength bands */
+    LCX_ROPE_LONGROPE,    /* LongRoPE / Phi-3: per-pair short and long factors */
+    LCX_ROPE_CLEX         /* CLEX: per-pair scaling from a learned ODE */
+} lcx_rope_type;
+
+typedef enum lcx_rope_layout {
+    LCX_ROPE_HALF = 0,   /* NeoX / HF rotate_half: pairs (i, i + r/2) */
+    LCX_ROPE_INTERLEAVED /* GPT-J / Meta original: pairs (2i, 2i + 1) */
+} lcx_rope_layout;
+
+typedef enum lcx_clex_act { LCX_CLEX_TANH = 0, LCX_CLEX_SILU } lcx_clex_act;
+
+/* The learned part of a CLEX model, as its checkpoint holds it. With d = rotary_dim
+   and H = param_factor * d, the log-frequencies x(t) obey
+       dx/dt = act((x + ln g(t)) @ up_proj) @ down_proj + g'(t)/g(t),
+   g_i(t) = (10000 * (2t-1)^(d/(d-2)))^(-2i/d), from x(1) = ln(DEFAULT frequencies),
+   integrated with the 3/8-rule RK4 on the grid 1, 1+dt, ..., max_factor (see
+   REFERENCES: the CLEX authors' clex_layer.py with torchdiffeq's rk4).
+   Borrowed: must outlive every lcx_rope made from it (the weights are read again
+   whenever lcx_rope_set_seq_len changes the integer scale t). */
+typedef struct lcx_clex_params {
+    int param_factor;      /* hidden width = param_factor * rotary_dim; required, >= 1 */
+    lcx_clex_act act;      /* TANH (0) or SILU */
+    int max_factor;        /* largest integer scale t; required, >= 1 */
+    double time_dt;        /* RK4 step; required, finite, > 0,
+                              (max_factor - 1) / time_dt <= 1e8 */
+    const float *up_proj;  /* [rotary_dim/2][param_factor*rotary_dim], row-major; required */
+    const float *down_proj;/* [param_factor*rotary_dim][rotary_dim/2], row-major; required */
+} lcx_clex_params;
+
+/* How to build an lcx_rope. Zero-initialise, then set what you need; the table in
+   the comment above lists per type which fields are read, their defaults and
+   ranges. */
+typedef struct lcx_rope_config {
+    int head_dim;                 /* required, even, <= LCX_ROPE_MAX_HEAD_DIM */
+    int rotary_dim;               /* 0: head_dim; even, <= head_dim (partial rotary) */
+    double theta;                 /* 0: 10000 */
+    lcx_rope_layout layout;       /* 0: LCX_ROPE_HALF */
+    lcx_rope_type type;           /* 0: LCX_ROPE_DEFAULT */
+    double factor;                /* s >= 1; required for LINEAR, NTK, DYNAMIC_NTK, YARN,
+                                     LONGROPE; LLAMA3 0: 8; unused by DEFAULT and CLEX */
+    int64_t original_max_pos;     /* pre-training length L0; required for DYNAMIC_NTK,
+                                     YARN, LONGROPE, CLEX; LLAMA3 0: 8192 */
+    double beta_fast, beta_slow;  /* YaRN; 0: 32 and 1 */
+    double mscale, mscale_all_dim;/* YaRN (DeepSeek form); 0: unused */
+    double attention_factor;      /* 0: derived as the type defines (YARN, LONGROPE) */
+    int yarn_no_truncate;         /* 1: YaRN correction range not rounded */
+    double low_freq_factor, high_freq_factor; /* LLAMA3; 0: 1 and 4 */
+    const float *short_factor, *long_factor;  /* LONGROPE: rotary_dim/2 each, copied */
+    const struct lcx_clex_params *clex;       /* CLEX: required; borrowed */
+    int n_threads;                /* apply/shift/rerotate; 0: OpenMP default, 1: serial */
+} lcx_rope_config;
+
+/* A RoPE state: plain data (about 4.4 KiB), copyable with memcpy or `=`; only
+   `clex` points outside it. Fill it with lcx_rope_init; read it through the
+   functions below (the fields are visible so a copy can be inspected). */
+typedef struct lcx_rope {
+    lcx_rope_config cfg;          /* resolved: every default filled in; short_factor,
+                                     long_factor are NULL here (copied below) */
+    double inv_freq[LCX_ROPE_MAX_HEAD_DIM / 2]; /* f_i for the current seq_len */
+    double attention_factor;      /* A, multiplies cos and sin */
+    float short_factor[LCX_ROPE_MAX_HEAD_DIM / 2]; /* LONGROPE copies, else 0 */
+    float long_factor[LCX_ROPE_MAX_HEAD_DIM / 2];
+    const lcx_clex_params *clex;  /* borrowed (CLEX), else NULL */
+    int64_t seq_len;              /* the current sequence length (0 after init) */
+    int clex_t;                   /* CLEX: the integer scale t of inv_freq, else 0 */
+} lcx_rope;
+
+/* Validate cfg, resolve its defaults and compute the frequencies for seq_len 0
+   (DEFAULT-like for DYNAMIC_NTK, the short factors for LONGROPE, t = 1 for CLEX).
+   Errors: LCX_ERR_INVALID_ARG for NULL rope or cfg, an unknown type or layout, and
+   any field outside the range the table above gives for the type. On error *rope is left exactly as it was. */
+LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg);
+
+/* Set the current sequence length L (the number of tokens the model sees now,
+   cached ones included). DEFAULT, LINEAR, NTK, YARN and LLAMA3 only record it.
+   DYNAMIC_NTK recomputes its frequencies with L' = max(L, L0); LONGROPE uses the
+   long factors when L > L0 and the short ones otherwise; CLEX integrates its ODE
+   to t = clamp(ceil(L/L0), 1, max_factor), only when t changes (cost about
+   (t-1)/time_dt RK4 steps of O(rotary_dim^2 * param_factor) each).
+   Errors: LCX_ERR_INVALID_ARG for NULL rope or seq_len < 0 (rope unchanged). */
+LCXDEF lcx_status lcx_rope_set_seq_len(lcx_rope *rope, int64_t seq_len);
+
+/* The current inverse frequencies f_i in double: returns n = rotary_dim/2 and, if
+   inv_freq is not NULL, writes n values to it. Returns 0 for a NULL rope. */
+LCXDEF int lcx_rope_inv_freq(const lcx_rope *rope, double *inv_freq /* n or NULL */);
+
+/* The attention factor A that multiplies cos and sin (1 for most types); 0 for a
+   NULL rope. */
+LCXDEF double lcx_rope_attention_factor(const lcx_rope *rope);
+
+/* The rotation table of one position: cos_out[i] = A*cos(pos*f_i) and
+   sin_out[i] = A*sin(pos*f_i) for i < n = rotary_dim/2, the angle formed in
+   double. Errors: LCX_ERR_INVALID_ARG for NULL rope, cos_out or sin_out, or
+   pos < 0 (nothing written). */
+LCXDEF lcx_status lcx_rope_cos_sin(const lcx_rope *rope, int64_t pos, float *cos_out,
+                                   float *sin_out);
+
+/* Rotate x in place: the vector x[t*token_stride + h*head_dim + 0 .. head_dim-1]
+   for t < n_tokens, h < n_heads, at position pos[t] (pos == NULL: position t),
+   cos and sin multiplied by the attention factor as HF does. Dimensions >=
+   rotary_dim and the gap between n_heads*head_dim and token_stride are not
+   touched. Threads: cfg.n_threads when the call is large enough.
+   Errors (LCX_ERR_INVALID_ARG, x untouched): NULL rope; with n_tokens > 0: NULL
+   x, n_heads <= 0, token_stride < n_heads*head_dim, an element offset that
+   overflows int64, a negative position; n_tokens < 0. n_tokens == 0 does
+   nothing. */
+LCXDEF lcx_status lcx_rope_apply(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *pos);
+
+/* Rotate by a position delta, without the attention factor: moves keys that were
+   rotated (by lcx_rope_apply with this rope) at position p to p + delta[t], e.g.
+   after evicting part of a cache (context shift). Rotations compose exactly, so
+   shift(d) after apply(p) equals apply(p + d) up to float rounding. delta may be
+   negative (any int64; p + delta is the caller's business). Shapes and errors
+   as lcx_rope_apply; delta is required when n_tokens > 0. */
+LCXDEF lcx_status lcx_rope_shift(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *delta);
+
+/* Move vectors rotated by `from` at positions pos[t] (NULL: t) to what
+   lcx_rope_apply(to, ...) gives for the unrotated vectors: one rotation by
+   pos*(f_to - f_from) (formed in double) scaled by A_to/A_from. Use it to keep
+   cached keys exact when DYNAMIC_NTK, LONGROPE or CLEX frequencies change with
+   the sequence length: copy the rope, call lcx_rope_set_seq_len on the copy, then
+   rerotate the cache from the old state to the new one. Threads: to->cfg.n_threads.
+   Errors (LCX_ERR_INVALID_ARG, x untouched): NULL from or to; from and to with
+   different head_dim, rotary_dim or layout; a zero attention factor in from; and
+   the shape errors of lcx_rope_apply. */
+LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, float *x,
+                                    int64_t n_tokens, int n_heads, int64_t token_stride,
+                                    const int64_t *pos);
 
 /* >>rope end */
 
@@ -170,6 +420,201 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * ============================================================================ */
 
 /* >>attention declarations go here */
+
+/* Exact softmax attention over a KV cache, computed tile by tile (FlashAttention-2,
+ * arXiv 2307.08691): no n_q x n_kv buffer ever exists, memory does not grow with the
+ * context, and the result equals softmax(s) V up to float rounding.
+ *
+ *   q    [n_q][n_heads][head_dim]      float, token stride q_stride, head stride
+ *                                      desc->q_head_stride (0: head_dim)
+ *   K    [n_kv][n_kv_heads][head_dim]  f32, f16 or bf16, through an lcx_kv_view
+ *   V    [n_kv][n_kv_heads][v_head_dim]
+ *   out  [n_q][n_heads][v_head_dim]    float, token stride out_stride, head stride
+ *                                      desc->out_head_stride (0: v_head_dim)
+ *   lse  [n_q][n_heads]                float, optional (NULL), natural log
+ * Query head h reads KV head h / (n_heads / n_kv_heads) (MHA, GQA, MQA).
+ *
+ * Logits, in exactly this order, for query i (position qp) and key j (position kp):
+ *     s = scale * (q . k)                       scale 0 means 1/sqrt(head_dim)
+ *     s = softcap * tanh(s / softcap)           when softcap > 0 (Gemma 2)
+ *     s = s + slope_h * (kp - qp)               when alibi_slopes (ALiBi)
+ *     the pair is dropped when causal and kp > qp
+ * A learned sink logit (sinks[h], gpt-oss) is used as given: it joins the softmax
+ * denominator and carries no value. lse is the log of the whole denominator, the sink
+ * included, so out = sum_j exp(s_j - lse) v_j. A row with no visible key gives out = 0
+ * and lse = -INFINITY (lse = the sink logit when there is one).
+ *
+ * Masks are decided on positions, never on indices, so they stay right after a cache
+ * has been pruned or compacted. Key positions come from the view (NULL: 0..n_kv-1);
+ * query positions from q_pos, or, when q_pos is NULL, the queries are the last n_q
+ * tokens: qp[i] = kp[n_kv - n_q + i] (for n_q > n_kv the missing ones continue the
+ * count below kp[0]: kp[0] + (n_kv - n_q + i)).
+ *
+ * How it runs. Prefill (n_q > 8): work items are (KV head, block of queries); each
+ * holds the rows of all the query heads of its group and walks the key tiles (64 keys)
+ * that an enumerator yields: tiles wholly above the causal diagonal are never touched,
+ * tiles wholly below it are not masked element by element. Decode (n_q <= 8): all the
+ * query heads of a KV head go through that head's keys and values in one pass (each
+ * K/V byte is read once per call), and the keys are split across threads
+ * (flash-decoding); the partial results are merged exactly with their LSEs.
+ * f16/bf16 keys and values are widened to float in registers; accumulation is float.
+ * exp() never sees an argument that would make a subnormal (exp(x < -87.3) is 0), so
+ * very negative logits (ALiBi over 128K tokens, logits of -1e4) cost nothing extra.
+ *
+ * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
+ * wants at the resolved thread count (bounded: per thread a few tiles and the rows of
+ * one work item, independent of n_kv for prefill; plus at most
+ * n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode partials). It is 0 only
+ * when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel uses fewer
+ * splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one thread's scratch
+ * fits. `deterministic = 1` fixes the split plan as a function of n_kv and work_bytes
+ * alone, so results are bit-identical for any thread count (and for any work larger
+ * than the query said).
+ *
+ * Coming (the view and the desc have room for them, nothing here changes): quantized
+ * K/V blocks and a full-precision residual segment (>>kvquant), per-KV-head lengths
+ * and positions (>>kvcache, >>prune), pre-RoPE keys with the lcx_rope to apply, and
+ * sparse patterns through desc->pattern (>>sparse).
+ */
+
+/* Element types of keys and values (quantized formats follow). */
+typedef enum lcx_dtype { LCX_F32 = 0, LCX_F16, LCX_BF16 } lcx_dtype;
+
+/* Largest head_dim / v_head_dim the attention kernels take. */
+#define LCX_ATTN_MAX_HEAD_DIM 256
+
+struct lcx_sparse_pattern; /* defined by the planned >>sparse section; must be NULL */
+struct lcx_rope;           /* defined by >>rope; only a pointer is kept in a view */
+
+/* What to compute; zero-initialise, then set the required fields. */
+typedef struct lcx_attn_desc {
+    int head_dim;       /* required: even, <= LCX_ATTN_MAX_HEAD_DIM (keys and queries) */
+    int n_heads;        /* required: query heads, a multiple of n_kv_heads */
+    int n_kv_heads;     /* required: key/value heads */
+    float scale;        /* 0: 1/sqrt(head_dim); else finite */
+    int causal;         /* nonzero: query at position p sees keys at positions <= p */
+    float softcap;      /* 0: none; else finite and > 0 */
+    const float *alibi_slopes; /* NULL or n_heads finite slopes (borrowed) */
+    const float *sinks;        /* NULL or n_heads sink logits (borrowed; not NaN) */
+    const struct lcx_sparse_pattern *pattern; /* NULL (dense); else LCX_ERR_UNSUPPORTED */
+    int n_threads;      /* 0: OpenMP default; 1: serial; negative is an error */
+    /* appended */
+    int64_t q_head_stride;   /* elements between the heads of one query; 0: head_dim */
+    int64_t out_head_stride; /* likewise for out; 0: v_head_dim */
+    int v_head_dim;          /* 0: head_dim; even, <= LCX_ATTN_MAX_HEAD_DIM (MLA) */
+    int deterministic;       /* 1: fixed split plan, bit-identical for any n_threads */
+    float *key_probs;        /* NULL, or [n_kv_heads][n_kv] floats to which the kernel ADDS
+                                each key's softmax probability exp(s - lse), summed over
+                                the queries and the query heads of that KV head (H2O,
+                                SnapKV, TOVA scores). Costs a second pass over K. */
+} lcx_attn_desc;
+
+typedef enum lcx_kv_kind { LCX_KV_CONTIGUOUS = 0, LCX_KV_PAGED } lcx_kv_kind;
+
+/* A read-only description of keys and values. Fill it only with the constructors
+   below (and adjust it with the modifiers); the fields are plain data, listed so the
+   struct has a fixed size, but are not an API. A zeroed struct is not a valid view.
+   Strides are in elements of the view's type; rows of K:
+     contiguous: k + t*k_stride + h*k_head_stride
+     paged:      k_pages[t / page_tokens] + (t % page_tokens)*k_stride + h*k_head_stride
+   and V likewise. The view borrows every array (data, page tables, positions): they
+   must outlive its use. Changing the cache it views invalidates it. */
+typedef struct lcx_kv_view {
+    uint32_t magic;          /* set by the constructors */
+    int32_t kind;            /* lcx_kv_kind */
+    int32_t k_type, v_type;  /* lcx_dtype */
+    int64_t n_kv;
+    int64_t k_stride, v_stride;           /* 0: n_kv_heads*head_dim, n_kv_heads*v_head_dim */
+    int64_t k_head_stride, v_head_stride; /* 0: head_dim, v_head_dim */
+    int64_t page_tokens;
+    const void *k, *v;                    /* contiguous */
+    const void *const *k_pages;           /* paged */
+    const void *const *v_pages;
+    const int64_t *k_pos;                 /* NULL: 0..n_kv-1 */
+    /* reserved for the roadmap (zero today): per-KV-head lengths and positions,
+       quantized blocks and their scales, a full-precision residual segment, a
+       Hadamard-rotation flag, pre-RoPE keys and the rope to apply to them */
+    const int64_t *head_len;
+    const int64_t *const *head_pos;
+    const struct lcx_rope *rope;
+    const void *reserved_ptr[5];
+    int64_t reserved_i64[6];
+    int32_t flags;
+    int32_t reserved_i32[5];
+} lcx_kv_view;
+
+/* K and V as arrays: k[t*k_stride + h*k_head_stride + i] for t < n_kv,
+   h < n_kv_heads, i < head_dim; v likewise with v_head_dim. Both of `type`.
+   k_stride/v_stride 0: n_kv_heads*head_dim / n_kv_heads*v_head_dim, resolved at call
+   time from the desc. k_pos: NULL (positions 0..n_kv-1) or n_kv positions (any int64
+   values; they need not be sorted). Nothing is checked here: lcx_attention validates
+   the view against the desc (negative counts or strides, NULL data) and returns
+   LCX_ERR_INVALID_ARG. */
+LCXDEF lcx_kv_view lcx_kv_view_contiguous(lcx_dtype type, const void *k, const void *v,
+                                          int64_t n_kv, int64_t k_stride, int64_t v_stride,
+                                          const int64_t *k_pos);
+
+/* Pages of page_tokens rows each (vLLM / FlashInfer page tables): token t lives in page
+   t / page_tokens at row t % page_tokens, i.e. k_pages[t / page_tokens] +
+   (t % page_tokens)*k_stride + h*k_head_stride elements. The tables need
+   ceil(n_kv / page_tokens) non-NULL entries each; page_tokens must be > 0 (checked by
+   lcx_attention). Tables borrowed. */
+LCXDEF lcx_kv_view lcx_kv_view_paged(lcx_dtype type, const void *const *k_pages,
+                                     const void *const *v_pages, int64_t page_tokens,
+                                     int64_t n_kv, int64_t k_stride, int64_t v_stride,
+                                     const int64_t *k_pos);
+
+/* Head strides for [head][token][dim] caches (0: head_dim / v_head_dim). With them a
+   [head][token][dim] cache is k_stride = head_dim, k_head_stride = n_kv*head_dim.
+   LCX_ERR_INVALID_ARG for a NULL view or a negative stride (view unchanged). */
+LCXDEF lcx_status lcx_kv_view_set_head_strides(lcx_kv_view *v, int64_t k_head_stride,
+                                               int64_t v_head_stride);
+
+/* Separate element types for K and V. LCX_ERR_INVALID_ARG for a NULL view or an
+   unknown type (view unchanged). */
+LCXDEF lcx_status lcx_kv_view_set_types(lcx_kv_view *v, lcx_dtype k_type, lcx_dtype v_type);
+
+/* Bytes of workspace lcx_attention wants for this desc, n_q and view, at the thread
+   count desc->n_threads resolves to (see the section comment). Validates desc and
+   view as lcx_attention does (LCX_ERR_INVALID_ARG, LCX_ERR_UNSUPPORTED); *bytes is
+   written only on success. */
+LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_t n_q,
+                                               const lcx_kv_view *kv, size_t *bytes);
+
+/* out (and lse, when not NULL) = attention of the n_q queries over the view's keys.
+   q: [n_q][n_heads][head_dim] (token stride q_stride, head stride desc->q_head_stride);
+   q_pos: NULL or n_q positions (see the section comment); out: token stride
+   out_stride, head stride desc->out_head_stride; lse: NULL or [n_q][n_heads]
+   contiguous. Rows of q, out, K and V must not overlap each other's rows: a stride
+   shorter than a row is LCX_ERR_INVALID_ARG (the check is: the smaller of the two
+   strides >= the row, the larger >= the whole span of the smaller). Elements of out
+   between rows are never written. work: work_bytes bytes, any alignment (NULL
+   allowed when work_bytes is 0). Errors (nothing is written): LCX_ERR_INVALID_ARG
+   (NULL desc/view/q/out, bad dimensions or strides, NaN/Inf scale or softcap, a
+   negative softcap, NaN/Inf slopes or NaN sinks, a NULL page among those needed,
+   page_tokens <= 0), LCX_ERR_UNSUPPORTED (desc->pattern), LCX_ERR_WORKSPACE.
+   n_q == 0 does nothing; n_kv == 0 gives out = 0 and lse = -INFINITY (or the sinks). */
+LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64_t n_q,
+                                int64_t q_stride, const int64_t *q_pos,
+                                const lcx_kv_view *kv, float *out, int64_t out_stride,
+                                float *lse, void *work, size_t work_bytes);
+
+/* Combine two partial results over disjoint key sets into the exact result, in place:
+     m = max(lse, part_lse), w = exp(lse - m), w' = exp(part_lse - m),
+     out = (w out + w' part) / (w + w'),  lse = m + log(w + w')
+   per (query, head); a side with lse = -INFINITY contributes nothing (both: out = 0,
+   lse = -INFINITY). Then, when sinks is not NULL, the sink logit of each head is
+   folded in once: lse' = log(exp(lse) + exp(sinks[h])), out *= exp(lse - lse').
+   Partials are computed with desc.sinks = NULL; pass the sinks to the last merge.
+   out/part: [n_q][n_heads][head_dim], token strides out_stride/part_stride, head
+   stride head_dim (head_dim is the value width, v_head_dim of the attention call);
+   lse/part_lse: [n_q][n_heads]. LCX_ERR_INVALID_ARG (nothing written) for NULL
+   arrays with n_q > 0, n_q < 0, n_heads <= 0, head_dim <= 0 or odd, strides shorter
+   than n_heads*head_dim (n_q > 1), NaN sinks. */
+LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride,
+                                      const float *part, const float *part_lse,
+                                      int64_t part_stride, int64_t n_q, int n_heads,
+                                      int head_dim, const float *sinks);
 
 /* >>attention end */
 
@@ -566,7 +1011,620 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n) {
  *  2. >>rope implementation
  * ============================================================================ */
 
-/* >>rope implementation goes here */
+/* Private helpers of this section. Frequencies: double throughout; angles p*f in
+   double, then libm sin/cos. Kernels: a per-token table of float cos/sin (times A)
+   is built once, then every head of the token is rotated by the _ref / _avx2 /
+   _avx512 kernel of the layout. */
+
+#define LCX__ROPE_NPAIR_MAX (LCX_ROPE_MAX_HEAD_DIM / 2)
+/* below this many rotated elements a call never forks */
+#define LCX__ROPE_PAR_MIN_ELEMS 65536
+
+LCX__INLINE int lcx__rope_finite(double v) { return v == v && v - v == 0.0; }
+
+/* sin and cos of a double angle a, both accurate to ~1e-15 absolute for
+   |a| < 2^31 (and to libm's accuracy beyond, where it falls back to sin/cos):
+   k = nearest integer to a*2/pi, r = a - k*pi/2 by Cody-Waite with pi/2 split
+   into three 21-bit pieces and a tail, so every k*piece is exact for k < 2^32;
+   then Taylor polynomials to r^13 / r^14 on |r| <= pi/4 (truncation < 3e-14)
+   and the quadrant k mod 4. Several times faster than libm's sin plus cos. */
+LCX__INLINE void lcx__sincos(double a, double *s_out, double *c_out) {
+    const double two_over_pi = 0x1.45f306dc9c883p-1, magic = 0x1.8p52;
+    const double p1 = 0x1.921fbp+0, p2 = 0x1.5110bp-22, p3 = 0x1.18469p-44,
+                 p4 = 0x1.13198a2e03707p-65;
+    double k, r, r2, sn, cs;
+    int64_t q;
+    if (!(a > -2147483648.0 && a < 2147483648.0)) {
+        *s_out = sin(a);
+        *c_out = cos(a);
+        return;
+    }
+    k = (a * two_over_pi + magic) - magic; /* round to nearest (default mode) */
+    r = a - k * p1;
+    r -= k * p2;
+    r -= k * p3;
+    r -= k * p4;
+    r2 = r * r;
+    /* Horner in r^2 with the Taylor coefficients (-1)^k/(2k+1)! and (-1)^k/(2k)! */
+    sn = r + r * r2 * (-0x1.5555555555555p-3 + r2 * (0x1.1111111111111p-7 + r2 * (-0x1.a01a01a01a01ap-13 +
+             r2 * (0x1.71de3a556c734p-19 + r2 * (-0x1.ae64567f544e4p-26 + r2 * 0x1.6124613a86d09p-33)))));
+    cs = 1.0 + r2 * (-0x1.0000000000000p-1 + r2 * (0x1.5555555555555p-5 + r2 * (-0x1.6c16c16c16c17p-10 +
+             r2 * (0x1.a01a01a01a01ap-16 + r2 * (-0x1.27e4fb7789f5cp-22 + r2 * (0x1.1eed8eff8d898p-29 +
+             r2 * -0x1.93974a8c07c9dp-37))))));
+    q = (int64_t)k;
+    { /* quadrant without branches: odd q swaps, then signs */
+        const double s0 = (q & 1) ? cs : sn, c0 = (q & 1) ? sn : cs;
+        *s_out = (q & 2) ? -s0 : s0;
+        *c_out = ((q + 1) & 2) ? -c0 : c0;
+    }
+}
+
+/* DEFAULT frequencies theta^(-2i/d), i < n = d/2. */
+LCX__STATIC void lcx__rope_default_freq(double *f, int d, double theta) {
+    int i;
+    for (i = 0; i < d / 2; i++) f[i] = pow(theta, -(double)(2 * i) / (double)d);
+}
+
+/* NTK-aware frequencies with base theta * alpha^(d/(d-2)): theta^(-2i/d) *
+   alpha^(-2i/(d-2)); for d = 2 the only pair has exponent 0 (f = 1). */
+LCX__STATIC void lcx__rope_ntk_freq(double *f, int d, double theta, double alpha) {
+    int i;
+    f[0] = 1.0;
+    for (i = 1; i < d / 2; i++)
+        f[i] = pow(theta, -(double)(2 * i) / (double)d) *
+               pow(alpha, -(double)(2 * i) / (double)(d - 2));
+}
+
+LCX__STATIC double lcx__rope_yarn_mscale(double s, double k) {
+    return s <= 1.0 ? 1.0 : 0.1 * k * log(s) + 1.0;
+}
+
+/* ---- CLEX: the learned ODE of the log-frequencies ---------------------------
+   x' = act((x + ln g(t)) @ up) @ down + g'(t)/g(t), with (b = 10000, alpha = 2t-1)
+   ln g_i(t) = i * c1(t), c1 = -(2/d) ln b - (2/(d-2)) ln alpha, and
+   g_i'/g_i = i * c2(t), c2 = -4/((d-2) alpha), so neither needs an array.
+   The argument is x = y + w1*a1 + w2*a2 (formed on the fly, so RK4 needs no array
+   for it); out must not alias y, a1 or a2. The hidden layer (width H = p*d) is
+   computed a block of units at a time: h_j = act(sum_i z_i up[i][j]), then
+   out += h_j down[j]. */
+#define LCX__CLEX_HBLOCK 32
+LCX__STATIC void lcx__clex_deriv(const lcx_clex_params *cp, int d, double t, const double *y,
+                                 const double *a1, double w1, const double *a2, double w2,
+                                 double *out) {
+    const int n = d / 2;
+    const int64_t H = (int64_t)cp->param_factor * d;
+    const double alpha = t < 1.0 ? 1.0 : 2.0 * t - 1.0;
+    double c1 = 0.0, c2 = 0.0;
+    double h[LCX__CLEX_HBLOCK];
+    int64_t j0;
+    int i, k;
+    if (d > 2) {
+        c1 = -(2.0 / d) * log(10000.0) - (2.0 / (d - 2)) * log(alpha);
+        c2 = -4.0 / ((double)(d - 2) * alpha);
+    }
+    for (k = 0; k < n; k++) out[k] = (double)k * c2;
+    for (j0 = 0; j0 < H; j0 += LCX__CLEX_HBLOCK) {
+        int jb = (int)(H - j0 < LCX__CLEX_HBLOCK ? H - j0 : LCX__CLEX_HBLOCK), jj;
+        for (jj = 0; jj < jb; jj++) h[jj] = 0.0;
+        for (i = 0; i < n; i++) {
+            const double z = y[i] + w1 * a1[i] + w2 * a2[i] + (double)i * c1;
+            const float *up = cp->up_proj + (int64_t)i * H + j0;
+            for (jj = 0; jj < jb; jj++) h[jj] += z * (double)up[jj];
+        }
+        for (jj = 0; jj < jb; jj++) {
+            const double v = h[jj];
+            const double act = cp->act == LCX_CLEX_SILU ? v / (1.0 + exp(-v)) : tanh(v);
+            const float *down = cp->down_proj + (j0 + jj) * (int64_t)n;
+            if (act == 0.0) continue;
+            for (k = 0; k < n; k++) out[k] += act * (double)down[k];
+        }
+    }
+}
+
+/* Frequencies at the integer scale t: x(1) = ln(DEFAULT f), RK4 (3/8 rule) over
+   the grid 1, 1+dt, ..., whose last point is max_factor (torchdiffeq's fixed
+   grid), stopping at the step that reaches t and interpolating linearly inside
+   it: y(t) = y0 + (t - t0)/(t1 - t0) * (y1 - y0). The state y lives in f; the
+   stack holds three arrays of n doubles (6 KiB at rotary_dim 512):
+     k1 = F(y), k2 = F(y + h k1/3), k3 = F(y - h k1/3 + h k2),
+     then k1 <- k1 + 3k2 + 3k3, k2 <- k1 - k2 + k3, k4 = F(y + h k2) into k3,
+     y += h (k1 + k3) / 8. */
+LCX__STATIC void lcx__clex_freq(double *f, int d, double theta, const lcx_clex_params *cp,
+                                int t) {
+    const int n = d / 2;
+    const double T = (double)cp->max_factor, dt = cp->time_dt, tt = (double)t;
+    double k1[LCX__ROPE_NPAIR_MAX], k2[LCX__ROPE_NPAIR_MAX], k3[LCX__ROPE_NPAIR_MAX];
+    double *y = f;
+    int64_t k, niters;
+    int i;
+    lcx__rope_default_freq(f, d, theta);
+    if (t <= 1) return;
+    for (i = 0; i < n; i++) y[i] = log(y[i]);
+    niters = (int64_t)ceil((T - 1.0) / dt + 1.0); /* grid points, the last set to T */
+    for (k = 0; k + 1 < niters; k++) {
+        const double t0 = 1.0 + (double)k * dt;
+        double t1 = (k + 2 == niters) ? T : 1.0 + (double)(k + 1) * dt, h, w;
+        if (t1 > T) t1 = T;
+        h = t1 - t0;
+        if (h <= 0.0) break;
+        lcx__clex_deriv(cp, d, t0, y, y, 0.0, y, 0.0, k1);
+        lcx__clex_deriv(cp, d, t0 + h / 3.0, y, k1, h / 3.0, y, 0.0, k2);
+        lcx__clex_deriv(cp, d, t0 + 2.0 * h / 3.0, y, k1, -h / 3.0, k2, h, k3);
+        for (i = 0; i < n; i++) {
+            const double a = k1[i], b = k2[i], c = k3[i];
+            k1[i] = a + 3.0 * (b + c);
+            k2[i] = a - b + c;
+        }
+        lcx__clex_deriv(cp, d, t1, y, k2, h, y, 0.0, k3); /* k4 */
+        w = t1 >= tt ? (tt - t0) / h : 1.0;
+        for (i = 0; i < n; i++) y[i] += w * h * (k1[i] + k3[i]) / 8.0;
+        if (t1 >= tt) break;
+    }
+    for (i = 0; i < n; i++) f[i] = exp(y[i]);
+}
+
+/* The frequencies of rope for its type and rope->seq_len (config already valid). */
+LCX__STATIC void lcx__rope_compute(lcx_rope *rope) {
+    const lcx_rope_config *c = &rope->cfg;
+    const int d = c->rotary_dim, n = d / 2;
+    const double theta = c->theta, s = c->factor, L0 = (double)c->original_max_pos;
+    double *f = rope->inv_freq;
+    int i;
+    switch (c->type) {
+    case LCX_ROPE_LINEAR:
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) f[i] /= s;
+        break;
+    case LCX_ROPE_NTK: lcx__rope_ntk_freq(f, d, theta, s); break;
+    case LCX_ROPE_DYNAMIC_NTK: {
+        const double L = rope->seq_len > c->original_max_pos ? (double)rope->seq_len : L0;
+        lcx__rope_ntk_freq(f, d, theta, s * L / L0 - (s - 1.0));
+        break;
+    }
+    case LCX_ROPE_YARN: {
+        const double lt = log(theta), twopi = 6.283185307179586476925;
+        double low = (double)d * log(L0 / (c->beta_fast * twopi)) / (2.0 * lt);
+        double high = (double)d * log(L0 / (c->beta_slow * twopi)) / (2.0 * lt);
+        if (!c->yarn_no_truncate) { low = floor(low); high = ceil(high); }
+        if (low < 0.0) low = 0.0;
+        if (high > (double)(d - 1)) high = (double)(d - 1);
+        if (low == high) high += 0.001;
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) {
+            double r = ((double)i - low) / (high - low);
+            r = r < 0.0 ? 0.0 : (r > 1.0 ? 1.0 : r);
+            f[i] = r * f[i] / s + (1.0 - r) * f[i];
+        }
+        break;
+    }
+    case LCX_ROPE_LLAMA3: {
+        const double lo = c->low_freq_factor, hi = c->high_freq_factor;
+        const double wl_lo = L0 / lo, wl_hi = L0 / hi;
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) {
+            const double wl = 6.283185307179586476925 / f[i];
+            if (wl < wl_hi) continue;
+            if (wl > wl_lo) {
+                f[i] /= s;
+            } else {
+                const double sg = (L0 / wl - lo) / (hi - lo);
+                f[i] = (1.0 - sg) * f[i] / s + sg * f[i];
+            }
+        }
+        break;
+    }
+    case LCX_ROPE_LONGROPE: {
+        const float *e = rope->seq_len > c->original_max_pos ? rope->long_factor
+                                                             : rope->short_factor;
+        lcx__rope_default_freq(f, d, theta);
+        for (i = 0; i < n; i++) f[i] /= (double)e[i];
+        break;
+    }
+    case LCX_ROPE_CLEX: lcx__clex_freq(f, d, theta, rope->clex, rope->clex_t); break;
+    default: lcx__rope_default_freq(f, d, theta); break;
+    }
+}
+
+LCX__STATIC int lcx__rope_factors_ok(const float *e, int n) {
+    int i;
+    if (!e) return 0;
+    for (i = 0; i < n; i++)
+        if (!(lcx__rope_finite((double)e[i]) && e[i] > 0.0f)) return 0;
+    return 1;
+}
+
+/* CLEX integer scale for a sequence length. */
+LCX__STATIC int lcx__clex_scale(const lcx_rope *rope, int64_t L) {
+    const int64_t L0 = rope->cfg.original_max_pos;
+    int64_t t = L <= L0 ? 1 : (L / L0 + (L % L0 != 0));
+    if (t > rope->clex->max_factor) t = rope->clex->max_factor;
+    return t < 1 ? 1 : (int)t;
+}
+
+LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
+    lcx_rope_config c;
+    int n;
+    if (!rope || !cfg) return LCX_ERR_INVALID_ARG;
+    c = *cfg;
+    /* ---- resolve defaults, then validate everything before writing ---- */
+    if ((int)c.type < (int)LCX_ROPE_DEFAULT || (int)c.type > (int)LCX_ROPE_CLEX)
+        return LCX_ERR_INVALID_ARG;
+    if ((int)c.layout != (int)LCX_ROPE_HALF && (int)c.layout != (int)LCX_ROPE_INTERLEAVED)
+        return LCX_ERR_INVALID_ARG;
+    if (c.head_dim <= 0 || (c.head_dim & 1) || c.head_dim > LCX_ROPE_MAX_HEAD_DIM)
+        return LCX_ERR_INVALID_ARG;
+    if (c.rotary_dim == 0) c.rotary_dim = c.head_dim;
+    if (c.rotary_dim < 0 || (c.rotary_dim & 1) || c.rotary_dim > c.head_dim)
+        return LCX_ERR_INVALID_ARG;
+    n = c.rotary_dim / 2;
+    if (c.theta == 0.0) c.theta = 10000.0;
+    if (!(lcx__rope_finite(c.theta) && c.theta > 0.0)) return LCX_ERR_INVALID_ARG;
+    if (!(lcx__rope_finite(c.attention_factor) && c.attention_factor >= 0.0))
+        return LCX_ERR_INVALID_ARG;
+    if (c.n_threads < 0) return LCX_ERR_INVALID_ARG;
+    if (c.type == LCX_ROPE_LLAMA3) {
+        if (c.factor == 0.0) c.factor = 8.0;
+        if (c.original_max_pos == 0) c.original_max_pos = 8192;
+        if (c.low_freq_factor == 0.0) c.low_freq_factor = 1.0;
+        if (c.high_freq_factor == 0.0) c.high_freq_factor = 4.0;
+        if (!(lcx__rope_finite(c.low_freq_factor) && c.low_freq_factor > 0.0 &&
+              lcx__rope_finite(c.high_freq_factor) && c.high_freq_factor > c.low_freq_factor))
+            return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type == LCX_ROPE_YARN) {
+        if (c.beta_fast == 0.0) c.beta_fast = 32.0;
+        if (c.beta_slow == 0.0) c.beta_slow = 1.0;
+        if (!(lcx__rope_finite(c.beta_fast) && lcx__rope_finite(c.beta_slow) &&
+              c.beta_slow > 0.0 && c.beta_fast > c.beta_slow))
+            return LCX_ERR_INVALID_ARG;
+        if (c.theta == 1.0) return LCX_ERR_INVALID_ARG; /* r(n) divides by ln(theta) */
+        if (!(lcx__rope_finite(c.mscale) && c.mscale >= 0.0 &&
+              lcx__rope_finite(c.mscale_all_dim) && c.mscale_all_dim >= 0.0))
+            return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type != LCX_ROPE_DEFAULT && c.type != LCX_ROPE_CLEX) { /* reads factor */
+        if (!(lcx__rope_finite(c.factor) && c.factor >= 1.0)) return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type == LCX_ROPE_DYNAMIC_NTK || c.type == LCX_ROPE_YARN ||
+        c.type == LCX_ROPE_LONGROPE || c.type == LCX_ROPE_CLEX || c.type == LCX_ROPE_LLAMA3) {
+        if (c.original_max_pos <= 0) return LCX_ERR_INVALID_ARG;
+    }
+    if (c.type == LCX_ROPE_LONGROPE) {
+        if (!lcx__rope_factors_ok(c.short_factor, n) || !lcx__rope_factors_ok(c.long_factor, n))
+            return LCX_ERR_INVALID_ARG;
+        if (c.attention_factor == 0.0 && c.factor > 1.0 && c.original_max_pos < 2)
+            return LCX_ERR_INVALID_ARG; /* ln(L0) = 0 */
+    }
+    if (c.type == LCX_ROPE_CLEX) {
+        const lcx_clex_params *p = c.clex;
+        if (!p || p->param_factor < 1 || p->max_factor < 1 || !p->up_proj || !p->down_proj ||
+            ((int)p->act != (int)LCX_CLEX_TANH && (int)p->act != (int)LCX_CLEX_SILU) ||
+            !(lcx__rope_finite(p->time_dt) && p->time_dt > 0.0) ||
+            !((double)(p->max_factor - 1) / p->time_dt <= 1e8))
+            return LCX_ERR_INVALID_ARG;
+    }
+    /* ---- valid: build the state ---- */
+    memset(rope, 0, sizeof *rope);
+    if (c.type == LCX_ROPE_LONGROPE) {
+        memcpy(rope->short_factor, c.short_factor, (size_t)n * sizeof(float));
+        memcpy(rope->long_factor, c.long_factor, (size_t)n * sizeof(float));
+    }
+    c.short_factor = NULL;
+    c.long_factor = NULL;
+    if (c.type != LCX_ROPE_CLEX) c.clex = NULL;
+    rope->cfg = c;
+    rope->clex = c.clex;
+    rope->seq_len = 0;
+    rope->clex_t = c.type == LCX_ROPE_CLEX ? 1 : 0;
+    if (c.attention_factor > 0.0 && (c.type == LCX_ROPE_YARN || c.type == LCX_ROPE_LONGROPE)) {
+        rope->attention_factor = c.attention_factor;
+    } else if (c.type == LCX_ROPE_YARN) {
+        rope->attention_factor =
+            (c.mscale != 0.0 && c.mscale_all_dim != 0.0)
+                ? lcx__rope_yarn_mscale(c.factor, c.mscale) /
+                      lcx__rope_yarn_mscale(c.factor, c.mscale_all_dim)
+                : lcx__rope_yarn_mscale(c.factor, 1.0);
+    } else if (c.type == LCX_ROPE_LONGROPE && c.factor > 1.0) {
+        rope->attention_factor = sqrt(1.0 + log(c.factor) / log((double)c.original_max_pos));
+    } else {
+        rope->attention_factor = 1.0;
+    }
+    lcx__rope_compute(rope);
+    return LCX_OK;
+}
+
+LCXDEF lcx_status lcx_rope_set_seq_len(lcx_rope *rope, int64_t seq_len) {
+    int64_t old;
+    if (!rope || seq_len < 0) return LCX_ERR_INVALID_ARG;
+    old = rope->seq_len;
+    rope->seq_len = seq_len;
+    switch (rope->cfg.type) {
+    case LCX_ROPE_DYNAMIC_NTK:
+        if (old > rope->cfg.original_max_pos || seq_len > rope->cfg.original_max_pos)
+            lcx__rope_compute(rope);
+        break;
+    case LCX_ROPE_LONGROPE:
+        if ((old > rope->cfg.original_max_pos) != (seq_len > rope->cfg.original_max_pos))
+            lcx__rope_compute(rope);
+        break;
+    case LCX_ROPE_CLEX: {
+        const int t = lcx__clex_scale(rope, seq_len);
+        if (t != rope->clex_t) {
+            rope->clex_t = t;
+            lcx__rope_compute(rope);
+        }
+        break;
+    }
+    default: break;
+    }
+    return LCX_OK;
+}
+
+LCXDEF int lcx_rope_inv_freq(const lcx_rope *rope, double *inv_freq) {
+    int n;
+    if (!rope) return 0;
+    n = rope->cfg.rotary_dim / 2;
+    if (inv_freq) memcpy(inv_freq, rope->inv_freq, (size_t)n * sizeof(double));
+    return n;
+}
+
+LCXDEF double lcx_rope_attention_factor(const lcx_rope *rope) {
+    return rope ? rope->attention_factor : 0.0;
+}
+
+LCXDEF lcx_status lcx_rope_cos_sin(const lcx_rope *rope, int64_t pos, float *cos_out,
+                                   float *sin_out) {
+    int i, n;
+    if (!rope || !cos_out || !sin_out || pos < 0) return LCX_ERR_INVALID_ARG;
+    n = rope->cfg.rotary_dim / 2;
+    for (i = 0; i < n; i++) {
+        double sd, cd;
+        lcx__sincos((double)pos * rope->inv_freq[i], &sd, &cd);
+        cos_out[i] = (float)(rope->attention_factor * cd);
+        sin_out[i] = (float)(rope->attention_factor * sd);
+    }
+    return LCX_OK;
+}
+
+/* ---- rotation kernels ------------------------------------------------------
+   x: n_heads vectors of head_dim floats, contiguous. Tables: HALF reads c[i], s[i]
+   for i < rd/2; INTERLEAVED reads c[j], s[j] for j < rd, with c[2i] = c[2i+1]. */
+LCX__STATIC void lcx__rope_rotate_ref(float *x, int n_heads, int head_dim, int rd, int layout,
+                                      const float *c, const float *s) {
+    int h, i;
+    const int n = rd / 2;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        if (layout == LCX_ROPE_HALF) {
+            for (i = 0; i < n; i++) {
+                const float a = v[i], b = v[i + n];
+                v[i] = a * c[i] - b * s[i];
+                v[i + n] = b * c[i] + a * s[i];
+            }
+        } else {
+            for (i = 0; i < rd; i += 2) {
+                const float a = v[i], b = v[i + 1];
+                v[i] = a * c[i] - b * s[i];
+                v[i + 1] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}
+
+#ifdef LCX__HAVE_AVX2
+LCX__STATIC void lcx__rope_rotate_avx2(float *x, int n_heads, int head_dim, int rd, int layout,
+                                       const float *c, const float *s) {
+    int h, i;
+    const int n = rd / 2;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        if (layout == LCX_ROPE_HALF) {
+            for (i = 0; i + 8 <= n; i += 8) {
+                const __m256 a = _mm256_loadu_ps(v + i), b = _mm256_loadu_ps(v + i + n);
+                const __m256 cc = _mm256_loadu_ps(c + i), ss = _mm256_loadu_ps(s + i);
+                _mm256_storeu_ps(v + i, _mm256_fmsub_ps(a, cc, _mm256_mul_ps(b, ss)));
+                _mm256_storeu_ps(v + i + n, _mm256_fmadd_ps(b, cc, _mm256_mul_ps(a, ss)));
+            }
+            for (; i < n; i++) {
+                const float a = v[i], b = v[i + n];
+                v[i] = a * c[i] - b * s[i];
+                v[i + n] = b * c[i] + a * s[i];
+            }
+        } else {
+            /* even lanes a*c - b*s, odd lanes b*c + a*s: fmaddsub(v, c, swap(v)*s) */
+            for (i = 0; i + 8 <= rd; i += 8) {
+                const __m256 a = _mm256_loadu_ps(v + i);
+                const __m256 sw = _mm256_permute_ps(a, 0xB1);
+                _mm256_storeu_ps(v + i, _mm256_fmaddsub_ps(a, _mm256_loadu_ps(c + i),
+                                                           _mm256_mul_ps(sw, _mm256_loadu_ps(s + i))));
+            }
+            for (; i < rd; i += 2) {
+                const float a = v[i], b = v[i + 1];
+                v[i] = a * c[i] - b * s[i];
+                v[i + 1] = b * c[i] + a * s[i];
+            }
+        }
+    }
+}
+#endif
+
+#ifdef LCX__HAVE_AVX512
+LCX__STATIC void lcx__rope_rotate_avx512(float *x, int n_heads, int head_dim, int rd, int layout,
+                                         const float *c, const float *s) {
+    int h, i;
+    const int n = rd / 2;
+    for (h = 0; h < n_heads; h++) {
+        float *v = x + (int64_t)h * head_dim;
+        if (layout == LCX_ROPE_HALF) {
+            for (i = 0; i < n; i += 16) {
+                const __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFFu : ((1u << (n - i)) - 1u));
+                const __m512 a = _mm512_maskz_loadu_ps(m, v + i);
+                const __m512 b = _mm512_maskz_loadu_ps(m, v + i + n);
+                const __m512 cc = _mm512_maskz_loadu_ps(m, c + i);
+                const __m512 ss = _mm512_maskz_loadu_ps(m, s + i);
+                _mm512_mask_storeu_ps(v + i, m, _mm512_fmsub_ps(a, cc, _mm512_mul_ps(b, ss)));
+                _mm512_mask_storeu_ps(v + i + n, m, _mm512_fmadd_ps(b, cc, _mm512_mul_ps(a, ss)));
+            }
+        } else {
+            for (i = 0; i < rd; i += 16) {
+                const __mmask16 m = (__mmask16)(rd - i >= 16 ? 0xFFFFu : ((1u << (rd - i)) - 1u));
+                const __m512 a = _mm512_maskz_loadu_ps(m, v + i);
+                const __m512 sw = _mm512_permute_ps(a, 0xB1);
+                const __m512 r = _mm512_fmaddsub_ps(a, _mm512_maskz_loadu_ps(m, c + i),
+                                                    _mm512_mul_ps(sw, _mm512_maskz_loadu_ps(m, s + i)));
+                _mm512_mask_storeu_ps(v + i, m, r);
+            }
+        }
+    }
+}
+#endif
+
+LCX__STATIC void lcx__rope_rotate_simd(int simd, float *x, int n_heads, int head_dim, int rd,
+                                       int layout, const float *c, const float *s) {
+    switch (simd) {
+#ifdef LCX__HAVE_AVX512
+    case LCX__SIMD_AVX512: lcx__rope_rotate_avx512(x, n_heads, head_dim, rd, layout, c, s); break;
+#endif
+#ifdef LCX__HAVE_AVX2
+    case LCX__SIMD_AVX2: lcx__rope_rotate_avx2(x, n_heads, head_dim, rd, layout, c, s); break;
+#endif
+    default: lcx__rope_rotate_ref(x, n_heads, head_dim, rd, layout, c, s); break;
+    }
+}
+
+/* One token: angles p * f_i in double (f = freq, or the difference of two
+   frequency sets for rerotate), cos/sin in double times `scale`, rounded to float
+   into the table, then every head. */
+LCX__STATIC void lcx__rope_token(float *x, int n_heads, int head_dim, int rd, int layout,
+                                 const double *freq, const double *freq_sub, double p,
+                                 double scale, int simd) {
+    float c[LCX_ROPE_MAX_HEAD_DIM], s[LCX_ROPE_MAX_HEAD_DIM];
+    const int n = rd / 2;
+    int i;
+    for (i = 0; i < n; i++) {
+        const double a = freq_sub ? p * (freq[i] - freq_sub[i]) : p * freq[i];
+        double sd, cd;
+        float cv, sv;
+        lcx__sincos(a, &sd, &cd);
+        cv = (float)(scale * cd);
+        sv = (float)(scale * sd);
+        if (layout == LCX_ROPE_HALF) {
+            c[i] = cv;
+            s[i] = sv;
+        } else {
+            c[2 * i] = c[2 * i + 1] = cv;
+            s[2 * i] = s[2 * i + 1] = sv;
+        }
+    }
+    lcx__rope_rotate_simd(simd, x, n_heads, head_dim, rd, layout, c, s);
+}
+
+/* The checks every apply-like call shares (x untouched on failure). */
+LCX__STATIC lcx_status lcx__rope_check_shape(const lcx_rope *rope, const float *x,
+                                             int64_t n_tokens, int n_heads,
+                                             int64_t token_stride) {
+    int64_t row;
+    if (!rope || n_tokens < 0) return LCX_ERR_INVALID_ARG;
+    if (n_tokens == 0) return LCX_OK;
+    if (!x || n_heads <= 0) return LCX_ERR_INVALID_ARG;
+    row = (int64_t)n_heads * rope->cfg.head_dim;
+    if (token_stride < row) return LCX_ERR_INVALID_ARG;
+    /* the last element's offset (n_tokens-1)*token_stride + row - 1 must fit */
+    if (n_tokens - 1 > (INT64_MAX - row) / token_stride) return LCX_ERR_INVALID_ARG;
+    return LCX_OK;
+}
+
+/* mode 0: apply at pos (NULL: t), A; 1: shift by pos[] as deltas, no A;
+   2: rerotate from `from` to `rope` at pos (NULL: t). */
+LCX__STATIC void lcx__rope_run(const lcx_rope *rope, const lcx_rope *from, int mode, float *x,
+                               int64_t n_tokens, int n_heads, int64_t token_stride,
+                               const int64_t *pos, int simd, int n_threads) {
+    const int hd = rope->cfg.head_dim, rd = rope->cfg.rotary_dim, layout = (int)rope->cfg.layout;
+    const double *fsub = mode == 2 ? from->inv_freq : NULL;
+    const double scale = mode == 0 ? rope->attention_factor
+                                   : (mode == 1 ? 1.0 : rope->attention_factor / from->attention_factor);
+    int64_t t;
+    int nt = 1;
+    if ((double)n_tokens * n_heads * rd >= (double)LCX__ROPE_PAR_MIN_ELEMS)
+        nt = lcx__resolve_threads(n_threads);
+    if (nt > n_tokens) nt = (int)n_tokens;
+    if (nt > 1) {
+        /* tokens are independent: any split gives the same bits */
+        LCX__OMP(parallel for num_threads(nt) schedule(static))
+        for (t = 0; t < n_tokens; t++) {
+            const double p = pos ? (double)pos[t] : (double)t;
+            lcx__rope_token(x + t * token_stride, n_heads, hd, rd, layout, rope->inv_freq, fsub,
+                            p, scale, simd);
+        }
+        return;
+    }
+    for (t = 0; t < n_tokens; t++) { /* small calls never enter the OpenMP runtime */
+        const double p = pos ? (double)pos[t] : (double)t;
+        lcx__rope_token(x + t * token_stride, n_heads, hd, rd, layout, rope->inv_freq, fsub, p,
+                        scale, simd);
+    }
+}
+
+/* apply with a chosen SIMD level and thread count (tests run every level) */
+LCX__STATIC lcx_status lcx__rope_apply_ex(const lcx_rope *rope, float *x, int64_t n_tokens,
+                                          int n_heads, int64_t token_stride, const int64_t *pos,
+                                          int simd, int n_threads) {
+    int64_t t;
+    lcx_status st = lcx__rope_check_shape(rope, x, n_tokens, n_heads, token_stride);
+    if (st != LCX_OK || n_tokens == 0) return st;
+    if (pos)
+        for (t = 0; t < n_tokens; t++)
+            if (pos[t] < 0) return LCX_ERR_INVALID_ARG;
+    lcx__rope_run(rope, NULL, 0, x, n_tokens, n_heads, token_stride, pos, simd, n_threads);
+    return LCX_OK;
+}
+
+LCX__STATIC lcx_status lcx__rope_shift_ex(const lcx_rope *rope, float *x, int64_t n_tokens,
+                                          int n_heads, int64_t token_stride, const int64_t *delta,
+                                          int simd, int n_threads) {
+    lcx_status st = lcx__rope_check_shape(rope, x, n_tokens, n_heads, token_stride);
+    if (st != LCX_OK || n_tokens == 0) return st;
+    if (!delta) return LCX_ERR_INVALID_ARG;
+    lcx__rope_run(rope, NULL, 1, x, n_tokens, n_heads, token_stride, delta, simd, n_threads);
+    return LCX_OK;
+}
+
+LCX__STATIC lcx_status lcx__rope_rerotate_ex(const lcx_rope *from, const lcx_rope *to, float *x,
+                                             int64_t n_tokens, int n_heads, int64_t token_stride,
+                                             const int64_t *pos, int simd, int n_threads) {
+    int64_t t;
+    lcx_status st;
+    if (!from || !to) return LCX_ERR_INVALID_ARG;
+    if (from->cfg.head_dim != to->cfg.head_dim || from->cfg.rotary_dim != to->cfg.rotary_dim ||
+        from->cfg.layout != to->cfg.layout || !(from->attention_factor > 0.0))
+        return LCX_ERR_INVALID_ARG;
+    st = lcx__rope_check_shape(to, x, n_tokens, n_heads, token_stride);
+    if (st != LCX_OK || n_tokens == 0) return st;
+    if (pos)
+        for (t = 0; t < n_tokens; t++)
+            if (pos[t] < 0) return LCX_ERR_INVALID_ARG;
+    lcx__rope_run(to, from, 2, x, n_tokens, n_heads, token_stride, pos, simd, n_threads);
+    return LCX_OK;
+}
+
+LCXDEF lcx_status lcx_rope_apply(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *pos) {
+    return lcx__rope_apply_ex(rope, x, n_tokens, n_heads, token_stride, pos, LCX__SIMD_BEST,
+                              rope ? rope->cfg.n_threads : 1);
+}
+
+LCXDEF lcx_status lcx_rope_shift(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
+                                 int64_t token_stride, const int64_t *delta) {
+    return lcx__rope_shift_ex(rope, x, n_tokens, n_heads, token_stride, delta, LCX__SIMD_BEST,
+                              rope ? rope->cfg.n_threads : 1);
+}
+
+LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, float *x,
+                                    int64_t n_tokens, int n_heads, int64_t token_stride,
+                                    const int64_t *pos) {
+    return lcx__rope_rerotate_ex(from, to, x, n_tokens, n_heads, token_stride, pos,
+                                 LCX__SIMD_BEST, to ? to->cfg.n_threads : 1);
+}
 
 /* >>rope implementation end */
 
@@ -575,6 +1633,864 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n) {
  * ============================================================================ */
 
 /* >>attention implementation goes here */
+
+/* Layout of this section: constants and the resolved call (lcx__attn), validation,
+   the per-format tile loader and the tile enumerator, the scalar reference kernels
+   (_ref), the AVX2 and AVX-512 kernels, the work-item driver (shared by every level),
+   then the public entry points. */
+
+#define LCX__ATTN_TK 64          /* keys per tile */
+#define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
+#define LCX__ATTN_PREFILL_ROWS 64 /* rows (query tokens x group heads) per prefill item */
+#define LCX__ATTN_MAGIC 0x4C435856u
+#define LCX__ATTN_EXP_LO (-87.3f) /* exp below this is 0: no subnormals, no slow paths */
+
+/* Everything a call needs, validated and with the defaults resolved. */
+typedef struct lcx__attn {
+    int d, dv, nh, nkv, group, causal, det;
+    float scale, softcap;
+    const float *alibi, *sinks;
+    float *key_probs;
+    const float *q;
+    int64_t n_q, q_stride, q_hs;
+    const int64_t *q_pos;
+    int kind, kt, vt;
+    int64_t n_kv, ks, vs, khs, vhs, pt;
+    const char *k, *v;
+    const void *const *kp;
+    const void *const *vp;
+    const int64_t *k_pos;
+    float *out;
+    int64_t out_stride, out_hs;
+    float *lse;
+    /* plan */
+    int decode, nt, splits, rmax;
+    int64_t bq, n_qb;
+    size_t scr_floats; /* per thread */
+} lcx__attn;
+
+LCX__INLINE size_t lcx__attn_r16(size_t x) { return (x + 15) & ~(size_t)15; }
+LCX__INLINE int lcx__attn_esize(int type) { return type == LCX_F32 ? 4 : 2; }
+
+/* Position of query i. */
+LCX__INLINE int64_t lcx__attn_qpos(const lcx__attn *a, int64_t i) {
+    int64_t j;
+    if (a->q_pos) return a->q_pos[i];
+    j = a->n_kv - a->n_q + i;
+    if (!a->k_pos) return j;
+    if (j >= 0) return a->k_pos[j];
+    return a->n_kv > 0 ? a->k_pos[0] + j : j;
+}
+LCX__INLINE int64_t lcx__attn_kpos(const lcx__attn *a, int64_t j) {
+    return a->k_pos ? a->k_pos[j] : j;
+}
+
+/* Rows at i*s1 + j*s2 (i < n1, j < n2), each len elements: disjoint, and the whole
+   span addressable in bytes of esize? Strides must be >= 0. */
+LCX__STATIC int lcx__attn_rows_ok(int64_t n1, int64_t s1, int64_t n2, int64_t s2, int64_t len,
+                                  int esize) {
+    int64_t lim = INT64_MAX / 8 / esize, span;
+    if (s1 < 0 || s2 < 0) return 0;
+    if (n1 <= 1) { n1 = 1; s1 = 0; }
+    if (n2 <= 1) { n2 = 1; s2 = 0; }
+    if (n1 > 1 && n2 > 1 && s1 > s2) {
+        int64_t t = n1; n1 = n2; n2 = t;
+        t = s1; s1 = s2; s2 = t;
+    }
+    if (n1 > 1 && s1 < len) return 0;
+    if (s1 > 0 && n1 - 1 > (lim - len) / s1) return 0;
+    span = (n1 - 1) * s1 + len; /* inner span */
+    if (n2 > 1) {
+        if (n1 > 1 ? s2 < span : s2 < len) return 0;
+        if (n2 - 1 > (lim - span) / s2) return 0;
+    }
+    return 1;
+}
+
+LCX__STATIC int lcx__attn_finite(float x) { return x == x && x - x == 0.0f; }
+
+/* Validate desc + view (+ the call's arrays when `call`), resolve defaults. */
+LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc, int64_t n_q,
+                                         const lcx_kv_view *kv, int call, const float *q,
+                                         int64_t q_stride, const int64_t *q_pos, float *out,
+                                         int64_t out_stride, float *lse) {
+    int64_t need_pages = 0, rows_kv;
+    int i;
+    memset(a, 0, sizeof *a);
+    if (!desc || !kv || kv->magic != LCX__ATTN_MAGIC) return LCX_ERR_INVALID_ARG;
+    if (desc->pattern) return LCX_ERR_UNSUPPORTED;
+    a->d = desc->head_dim;
+    a->dv = desc->v_head_dim ? desc->v_head_dim : desc->head_dim;
+    a->nh = desc->n_heads;
+    a->nkv = desc->n_kv_heads;
+    if (a->d <= 0 || (a->d & 1) || a->d > LCX_ATTN_MAX_HEAD_DIM) return LCX_ERR_INVALID_ARG;
+    if (a->dv <= 0 || (a->dv & 1) || a->dv > LCX_ATTN_MAX_HEAD_DIM) return LCX_ERR_INVALID_ARG;
+    if (a->nh <= 0 || a->nkv <= 0 || a->nh % a->nkv != 0) return LCX_ERR_INVALID_ARG;
+    a->group = a->nh / a->nkv;
+    if (!lcx__attn_finite(desc->scale) || !lcx__attn_finite(desc->softcap) || desc->softcap < 0)
+        return LCX_ERR_INVALID_ARG;
+    a->scale = desc->scale != 0.0f ? desc->scale : (float)(1.0 / sqrt((double)a->d));
+    a->softcap = desc->softcap;
+    a->causal = desc->causal != 0;
+    a->det = desc->deterministic != 0;
+    if (desc->n_threads < 0) return LCX_ERR_INVALID_ARG;
+    if (desc->alibi_slopes)
+        for (i = 0; i < a->nh; i++)
+            if (!lcx__attn_finite(desc->alibi_slopes[i])) return LCX_ERR_INVALID_ARG;
+    if (desc->sinks)
+        for (i = 0; i < a->nh; i++)
+            if (desc->sinks[i] != desc->sinks[i] || desc->sinks[i] == INFINITY)
+                return LCX_ERR_INVALID_ARG;
+    a->alibi = desc->alibi_slopes;
+    a->sinks = desc->sinks;
+    a->key_probs = desc->key_probs;
+    if (desc->q_head_stride < 0 || desc->out_head_stride < 0) return LCX_ERR_INVALID_ARG;
+    a->q_hs = desc->q_head_stride ? desc->q_head_stride : a->d;
+    a->out_hs = desc->out_head_stride ? desc->out_head_stride : a->dv;
+    if (n_q < 0) return LCX_ERR_INVALID_ARG;
+    a->n_q = n_q;
+    /* the view */
+    if (kv->kind != LCX_KV_CONTIGUOUS && kv->kind != LCX_KV_PAGED) return LCX_ERR_INVALID_ARG;
+    if (kv->k_type < 0 || kv->k_type > LCX_BF16 || kv->v_type < 0 || kv->v_type > LCX_BF16)
+        return LCX_ERR_INVALID_ARG;
+    a->kind = kv->kind;
+    a->kt = kv->k_type;
+    a->vt = kv->v_type;
+    a->n_kv = kv->n_kv;
+    if (a->n_kv < 0 || kv->k_stride < 0 || kv->v_stride < 0 || kv->k_head_stride < 0 ||
+        kv->v_head_stride < 0)
+        return LCX_ERR_INVALID_ARG;
+    a->ks = kv->k_stride ? kv->k_stride : (int64_t)a->nkv * a->d;
+    a->vs = kv->v_stride ? kv->v_stride : (int64_t)a->nkv * a->dv;
+    a->khs = kv->k_head_stride ? kv->k_head_stride : a->d;
+    a->vhs = kv->v_head_stride ? kv->v_head_stride : a->dv;
+    a->k_pos = kv->k_pos;
+    rows_kv = a->n_kv;
+    if (a->kind == LCX_KV_PAGED) {
+        if (kv->page_tokens <= 0) return LCX_ERR_INVALID_ARG;
+        a->pt = kv->page_tokens;
+        if (a->n_kv > 0) {
+            int64_t p;
+            if (!kv->k_pages || !kv->v_pages) return LCX_ERR_INVALID_ARG;
+            need_pages = (a->n_kv - 1) / a->pt + 1;
+            for (p = 0; p < need_pages; p++)
+                if (!kv->k_pages[p] || !kv->v_pages[p]) return LCX_ERR_INVALID_ARG;
+            rows_kv = a->pt < a->n_kv ? a->pt : a->n_kv;
+        }
+        a->kp = kv->k_pages;
+        a->vp = kv->v_pages;
+    } else {
+        if (a->n_kv > 0 && (!kv->k || !kv->v)) return LCX_ERR_INVALID_ARG;
+        a->k = (const char *)kv->k;
+        a->v = (const char *)kv->v;
+    }
+    if (a->n_kv > 0) {
+        if (!lcx__attn_rows_ok(rows_kv, a->ks, a->nkv, a->khs, a->d, lcx__attn_esize(a->kt)))
+            return LCX_ERR_INVALID_ARG;
+        if (!lcx__attn_rows_ok(rows_kv, a->vs, a->nkv, a->vhs, a->dv, lcx__attn_esize(a->vt)))
+            return LCX_ERR_INVALID_ARG;
+    }
+    if (call && n_q > 0) {
+        if (!q || !out) return LCX_ERR_INVALID_ARG;
+        if (!lcx__attn_rows_ok(n_q, q_stride, a->nh, a->q_hs, a->d, 4)) return LCX_ERR_INVALID_ARG;
+        if (!lcx__attn_rows_ok(n_q, out_stride, a->nh, a->out_hs, a->dv, 4))
+            return LCX_ERR_INVALID_ARG;
+        if (n_q > INT64_MAX / 8 / a->nh) return LCX_ERR_INVALID_ARG;
+    }
+    a->q = q;
+    a->q_stride = q_stride;
+    a->q_pos = q_pos;
+    a->out = out;
+    a->out_stride = out_stride;
+    a->lse = lse;
+    return LCX_OK;
+}
+
+/* ---- the tile loader --------------------------------------------------------
+   The one place that knows how keys and values are stored: for KV head kvh and keys
+   k0 .. k0+n-1 it yields a pointer to each key's and value's row (of the view's
+   types). Contiguous and paged views differ only here; quantized blocks, residual
+   segments and per-head layouts plug in here too. */
+LCX__STATIC void lcx__attn_tile_src(const lcx__attn *a, int kvh, int64_t k0, int n,
+                                    const void **krow, const void **vrow) {
+    size_t ke = (size_t)lcx__attn_esize(a->kt), ve = (size_t)lcx__attn_esize(a->vt);
+    int j;
+    if (a->kind == LCX_KV_CONTIGUOUS) {
+        const char *kb = a->k + ((size_t)k0 * (size_t)a->ks + (size_t)kvh * (size_t)a->khs) * ke;
+        const char *vb = a->v + ((size_t)k0 * (size_t)a->vs + (size_t)kvh * (size_t)a->vhs) * ve;
+        for (j = 0; j < n; j++) {
+            krow[j] = kb + (size_t)j * (size_t)a->ks * ke;
+            vrow[j] = vb + (size_t)j * (size_t)a->vs * ve;
+        }
+    } else {
+        int64_t t = k0, page = k0 / a->pt, r = k0 % a->pt;
+        for (j = 0; j < n; j++, t++) {
+            krow[j] = (const char *)a->kp[page] +
+                      ((size_t)r * (size_t)a->ks + (size_t)kvh * (size_t)a->khs) * ke;
+            vrow[j] = (const char *)a->vp[page] +
+                      ((size_t)r * (size_t)a->vs + (size_t)kvh * (size_t)a->vhs) * ve;
+            if (++r == a->pt) { r = 0; page++; }
+        }
+    }
+}
+
+/* ---- the tile enumerator ----------------------------------------------------
+   Yields the key tiles [k0, k0+n) of [*cursor, kb) that a block of queries with
+   positions in [qmin, qmax] has to visit, and whether a tile needs element masks
+   (partial) or is wholly visible. Causal: a tile whose smallest key position is
+   above qmax is skipped; with index positions (no k_pos) the walk stops there. Sparse
+   patterns will decide here too. Returns 0 when done. */
+typedef struct lcx__attn_tile {
+    int64_t k0;
+    int n, partial;
+} lcx__attn_tile;
+
+LCX__STATIC int lcx__attn_next_tile(const lcx__attn *a, int64_t *cursor, int64_t kb,
+                                    int64_t qmin, int64_t qmax, lcx__attn_tile *t) {
+    while (*cursor < kb) {
+        int64_t k0 = *cursor, kmin, kmax;
+        int n = (int)((kb - k0) < LCX__ATTN_TK ? (kb - k0) : LCX__ATTN_TK), j;
+        *cursor = k0 + n;
+        if (!a->causal) {
+            t->k0 = k0; t->n = n; t->partial = 0;
+            return 1;
+        }
+        if (a->k_pos) {
+            kmin = kmax = a->k_pos[k0];
+            for (j = 1; j < n; j++) {
+                int64_t p = a->k_pos[k0 + j];
+                kmin = p < kmin ? p : kmin;
+                kmax = p > kmax ? p : kmax;
+            }
+        } else {
+            kmin = k0;
+            kmax = k0 + n - 1;
+        }
+        if (kmin > qmax) {
+            if (!a->k_pos) { *cursor = kb; return 0; }
+            continue;
+        }
+        t->k0 = k0; t->n = n; t->partial = kmax > qmin;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- scratch of one work item (floats, every part 64-byte aligned) ---------- */
+typedef struct lcx__attn_scr {
+    float *qp;     /* [rmax][dp] packed query rows */
+    float *o;      /* [rmax][dvp] unnormalised outputs */
+    float *m, *l, *alpha, *slope; /* [rmax] */
+    float *s;      /* [rmax][TK] logits, then probabilities */
+    float *kt;     /* [dp][TK] transposed key tile (prefill, AVX-512) */
+    float *vc;     /* [TK][dvp] value tile widened to float (prefill, f16/bf16 V) */
+    int64_t *qpos; /* [rmax] */
+} lcx__attn_scr;
+
+LCX__STATIC size_t lcx__attn_scr_layout(const lcx__attn *a, float *base, lcx__attn_scr *s) {
+    size_t R = lcx__attn_r16((size_t)a->rmax), dp = lcx__attn_r16((size_t)a->d),
+           dvp = lcx__attn_r16((size_t)a->dv), off = 0;
+#define LCX__ATTN_TAKE(field, type, count)                                     \
+    do {                                                                       \
+        if (s) s->field = (type *)(void *)(base + off);                        \
+        off += lcx__attn_r16(count);                                           \
+    } while (0)
+    LCX__ATTN_TAKE(qp, float, R * dp);
+    LCX__ATTN_TAKE(o, float, R * dvp);
+    LCX__ATTN_TAKE(m, float, R);
+    LCX__ATTN_TAKE(l, float, R);
+    LCX__ATTN_TAKE(alpha, float, R);
+    LCX__ATTN_TAKE(slope, float, R);
+    LCX__ATTN_TAKE(s, float, R * LCX__ATTN_TK);
+    LCX__ATTN_TAKE(kt, float, a->decode ? 0 : dp * LCX__ATTN_TK);
+    LCX__ATTN_TAKE(vc, float, (a->decode || a->vt == LCX_F32) ? 0 : LCX__ATTN_TK * dvp);
+    LCX__ATTN_TAKE(qpos, int64_t, 2 * R);
+#undef LCX__ATTN_TAKE
+    return off;
+}
+
+/* ---- scalar reference kernels ------------------------------------------------ */
+LCX__INLINE float lcx__attn_ld(const void *row, int type, int i) {
+    if (type == LCX_F32) return ((const float *)row)[i];
+    if (type == LCX_F16) return lcx_f16_to_f32(((const uint16_t *)row)[i]);
+    return lcx_bf16_to_f32(((const uint16_t *)row)[i]);
+}
+
+LCX__INLINE float lcx__attn_exp_ref(float x) { return x < LCX__ATTN_EXP_LO ? 0.0f : expf(x); }
+
+/* S[r][j] = q_r . k_j */
+LCX__STATIC void lcx__attn_scores_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const void *const *krow) {
+    int dp = (int)lcx__attn_r16((size_t)a->d), r, j, i;
+    for (r = 0; r < R; r++)
+        for (j = 0; j < n; j++) {
+            const float *qr = sc->qp + (size_t)r * dp;
+            float acc = 0;
+            for (i = 0; i < a->d; i++) acc += qr[i] * lcx__attn_ld(krow[j], a->kt, i);
+            sc->s[r * LCX__ATTN_TK + j] = acc;
+        }
+}
+
+/* Logits in the documented order, masks on positions; masked -> -INFINITY. */
+LCX__STATIC void lcx__attn_logits_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const int64_t *kpos, int partial) {
+    int r, j;
+    for (r = 0; r < R; r++) {
+        float *s = sc->s + (size_t)r * LCX__ATTN_TK;
+        for (j = 0; j < n; j++) {
+            float x = a->scale * s[j];
+            if (a->softcap > 0) x = a->softcap * tanhf(x / a->softcap);
+            if (a->alibi) x += sc->slope[r] * (float)(kpos[j] - sc->qpos[r]);
+            if (partial && kpos[j] > sc->qpos[r]) x = -INFINITY;
+            s[j] = x;
+        }
+    }
+}
+
+/* Online softmax step: m, l updated, alpha = exp(m_old - m_new), S -> P. */
+LCX__STATIC void lcx__attn_online_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const int64_t *kpos, int partial) {
+    int r, j;
+    lcx__attn_logits_ref(a, sc, R, n, kpos, partial);
+    for (r = 0; r < R; r++) {
+        float *s = sc->s + (size_t)r * LCX__ATTN_TK, mx = sc->m[r], sum = 0;
+        for (j = 0; j < n; j++) mx = s[j] > mx ? s[j] : mx;
+        if (mx == -INFINITY) {
+            for (j = 0; j < n; j++) s[j] = 0;
+            sc->alpha[r] = 1.0f;
+            continue;
+        }
+        for (j = 0; j < n; j++) {
+            s[j] = lcx__attn_exp_ref(s[j] - mx);
+            sum += s[j];
+        }
+        sc->alpha[r] = lcx__attn_exp_ref(sc->m[r] - mx);
+        sc->l[r] = sc->l[r] * sc->alpha[r] + sum;
+        sc->m[r] = mx;
+    }
+}
+
+/* O[r] = alpha[r] O[r] + sum_j P[r][j] v_j */
+LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                  const void *const *vrow, int vt) {
+    int dvp = (int)lcx__attn_r16((size_t)a->dv), r, j, i;
+    for (r = 0; r < R; r++) {
+        float *o = sc->o + (size_t)r * dvp, al = sc->alpha[r];
+        const float *p = sc->s + (size_t)r * LCX__ATTN_TK;
+        for (i = 0; i < a->dv; i++) o[i] *= al;
+        for (j = 0; j < n; j++)
+            for (i = 0; i < a->dv; i++) o[i] += p[j] * lcx__attn_ld(vrow[j], vt, i);
+    }
+}
+
+/* ---- level dispatch of the per-tile work -------------------------------------
+   One tile step: logits S = Q K^T for the item's rows, the online softmax update,
+   then O = alpha O + P V. */
+LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_scr *sc, int R,
+                                const lcx__attn_tile *t, const void *const *krow,
+                                const void *const *vrow, const int64_t *kpos) {
+    switch (simd) {
+#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+    case LCX__SIMD_AVX512:
+        if (a->decode) lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
+        else lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
+        lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
+        if (!a->decode && a->vt != LCX_F32) {
+            const void *vb[LCX__ATTN_TK];
+            lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32);
+        } else {
+            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt);
+        }
+        return;
+#endif
+#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+    case LCX__SIMD_AVX2:
+        lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
+        lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
+        lcx__attn_pv_avx2(a, sc, R, t->n, vrow, a->vt);
+        return;
+#endif
+    default:
+        lcx__attn_scores_ref(a, sc, R, t->n, krow);
+        lcx__attn_online_ref(a, sc, R, t->n, kpos, t->partial);
+        lcx__attn_pv_ref(a, sc, R, t->n, vrow, a->vt);
+        return;
+    }
+}
+
+/* The exp of level simd on one value (tests). */
+LCX__STATIC float lcx__attn_exp_level(int simd, float x) {
+    switch (simd) {
+#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+    case LCX__SIMD_AVX512: return _mm512_cvtss_f32(lcx__attn_exp16(_mm512_set1_ps(x)));
+#endif
+#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+    case LCX__SIMD_AVX2: return _mm256_cvtss_f32(lcx__attn_exp8(_mm256_set1_ps(x)));
+#endif
+    default: return lcx__attn_exp_ref(x);
+    }
+}
+
+/* Logits only (the key_probs pass). */
+LCX__STATIC void lcx__attn_logits_step(const lcx__attn *a, int simd, const lcx__attn_scr *sc,
+                                       int R, const lcx__attn_tile *t, const void *const *krow,
+                                       const int64_t *kpos) {
+    switch (simd) {
+#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+    case LCX__SIMD_AVX512:
+        lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
+        break;
+#endif
+#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+    case LCX__SIMD_AVX2:
+        lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
+        break;
+#endif
+    default:
+        lcx__attn_scores_ref(a, sc, R, t->n, krow);
+        break;
+    }
+    lcx__attn_logits_ref(a, sc, R, t->n, kpos, t->partial);
+}
+
+/* Rows of an item: queries qa..qb-1 x the group heads of kvh, row r = (t-qa)*G + g.
+   Packs q, sets positions, slopes and the softmax state. Returns R. */
+LCX__STATIC int lcx__attn_rows_init(const lcx__attn *a, const lcx__attn_scr *sc, int kvh,
+                                    int64_t qa, int64_t qb, int64_t *qmin, int64_t *qmax) {
+    int G = a->group, g, r = 0;
+    size_t dp = lcx__attn_r16((size_t)a->d), dvp = lcx__attn_r16((size_t)a->dv);
+    int64_t tq;
+    *qmin = INT64_MAX;
+    *qmax = INT64_MIN;
+    for (tq = qa; tq < qb; tq++) {
+        int64_t p = lcx__attn_qpos(a, tq);
+        *qmin = p < *qmin ? p : *qmin;
+        *qmax = p > *qmax ? p : *qmax;
+        for (g = 0; g < G; g++, r++) {
+            int h = kvh * G + g;
+            const float *src = a->q + tq * a->q_stride + (int64_t)h * a->q_hs;
+            float *dst = sc->qp + (size_t)r * dp;
+            memcpy(dst, src, (size_t)a->d * sizeof(float));
+            if (dp > (size_t)a->d) memset(dst + a->d, 0, (dp - (size_t)a->d) * sizeof(float));
+            memset(sc->o + (size_t)r * dvp, 0, dvp * sizeof(float));
+            sc->qpos[r] = p;
+            sc->slope[r] = a->alibi ? a->alibi[h] : 0.0f;
+            sc->m[r] = -INFINITY;
+            sc->l[r] = 0.0f;
+            sc->alpha[r] = 1.0f;
+        }
+    }
+    return r;
+}
+
+/* Final row: fold the sink in, normalise, write out and lse. */
+LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, const float *o,
+                                      float m, float l) {
+    float *dst = a->out + tq * a->out_stride + (int64_t)h * a->out_hs, f = 0.0f, ls;
+    float M = m, tot = 0.0f;
+    int i;
+    if (a->sinks && a->sinks[h] > M) M = a->sinks[h];
+    if (M == -INFINITY) {
+        ls = -INFINITY;
+    } else {
+        if (m != -INFINITY) tot = l * expf(m - M);
+        if (a->sinks && a->sinks[h] != -INFINITY) tot += expf(a->sinks[h] - M);
+        if (m != -INFINITY && tot > 0) f = expf(m - M) / tot;
+        ls = M + logf(tot);
+    }
+    for (i = 0; i < a->dv; i++) dst[i] = o ? o[i] * f : 0.0f;
+    if (a->lse) a->lse[tq * a->nh + h] = ls;
+}
+
+/* One work item: KV head kvh, queries [qa, qb), keys [ka, kb). part == NULL: final
+   rows to out/lse; else unnormalised (o, m, l) rows of this split. */
+LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh, int64_t qa,
+                                int64_t qb, int64_t ka, int64_t kb, float *part) {
+    lcx__attn_scr sc;
+    const void *krow[LCX__ATTN_TK], *vrow[LCX__ATTN_TK];
+    int64_t kpos[LCX__ATTN_TK], qmin, qmax, cursor = ka;
+    lcx__attn_tile t;
+    size_t dvp = lcx__attn_r16((size_t)a->dv);
+    int R, r, j;
+    lcx__attn_scr_layout(a, scr, &sc);
+    R = lcx__attn_rows_init(a, &sc, kvh, qa, qb, &qmin, &qmax);
+    while (lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &t)) {
+        lcx__attn_tile_src(a, kvh, t.k0, t.n, krow, vrow);
+        for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
+        lcx__attn_step(a, simd, &sc, R, &t, krow, vrow, kpos);
+    }
+    for (r = 0; r < R; r++) {
+        int64_t tq = qa + r / a->group;
+        int h = kvh * a->group + r % a->group;
+        const float *o = sc.o + (size_t)r * dvp;
+        if (part) {
+            float *dst = part + (size_t)(tq * a->nh + h) * (size_t)(a->dv + 2);
+            memcpy(dst, o, (size_t)a->dv * sizeof(float));
+            dst[a->dv] = sc.m[r];
+            dst[a->dv + 1] = sc.l[r];
+        } else {
+            lcx__attn_finish_row(a, h, tq, o, sc.m[r], sc.l[r]);
+        }
+    }
+}
+
+/* Merge the decode splits (fixed order: bit-identical for a fixed split count). */
+LCX__STATIC void lcx__attn_merge_splits(const lcx__attn *a, const float *part) {
+    float o[LCX_ATTN_MAX_HEAD_DIM];
+    size_t rowf = (size_t)(a->dv + 2), splitf = (size_t)a->n_q * (size_t)a->nh * rowf;
+    int64_t tq;
+    int h, s, i;
+    for (tq = 0; tq < a->n_q; tq++)
+        for (h = 0; h < a->nh; h++) {
+            const float *p0 = part + (size_t)(tq * a->nh + h) * rowf;
+            float M = -INFINITY, L = 0.0f;
+            for (s = 0; s < a->splits; s++) {
+                float ms = p0[s * splitf + (size_t)a->dv];
+                M = ms > M ? ms : M;
+            }
+            for (i = 0; i < a->dv; i++) o[i] = 0.0f;
+            if (M != -INFINITY)
+                for (s = 0; s < a->splits; s++) {
+                    const float *p = p0 + s * splitf;
+                    float w;
+                    if (p[a->dv] == -INFINITY) continue;
+                    w = expf(p[a->dv] - M);
+                    L += w * p[a->dv + 1];
+                    for (i = 0; i < a->dv; i++) o[i] += w * p[i];
+                }
+            lcx__attn_finish_row(a, h, tq, o, M, L);
+        }
+}
+
+/* key_probs: key j of KV head kvh gets sum over rows of exp(s - lse). Items are
+   (kvh, chunk of keys), so no two threads add to the same element. */
+#define LCX__ATTN_KP_CHUNK 512
+LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int kvh,
+                                   int64_t ka, int64_t kb) {
+    lcx__attn_scr sc;
+    const void *krow[LCX__ATTN_TK], *vrow[LCX__ATTN_TK];
+    int64_t kpos[LCX__ATTN_TK], qmin, qmax, cursor, qa;
+    float col[LCX__ATTN_TK];
+    lcx__attn_tile t;
+    int R, r, j;
+    lcx__attn_scr_layout(a, scr, &sc);
+    for (qa = 0; qa < a->n_q; qa += a->bq) {
+        int64_t qb = qa + a->bq < a->n_q ? qa + a->bq : a->n_q;
+        R = lcx__attn_rows_init(a, &sc, kvh, qa, qb, &qmin, &qmax);
+        cursor = ka;
+        while (lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &t)) {
+            lcx__attn_tile_src(a, kvh, t.k0, t.n, krow, vrow);
+            for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
+            lcx__attn_logits_step(a, simd, &sc, R, &t, krow, kpos);
+            for (j = 0; j < t.n; j++) col[j] = 0.0f;
+            for (r = 0; r < R; r++) {
+                int64_t tq = qa + r / a->group;
+                int h = kvh * a->group + r % a->group;
+                float ls = a->lse[tq * a->nh + h];
+                const float *s = sc.s + (size_t)r * LCX__ATTN_TK;
+                if (ls == -INFINITY) continue;
+                for (j = 0; j < t.n; j++)
+                    if (s[j] != -INFINITY) col[j] += lcx__attn_exp_ref(s[j] - ls);
+            }
+            for (j = 0; j < t.n; j++) a->key_probs[(int64_t)kvh * a->n_kv + t.k0 + j] += col[j];
+        }
+    }
+}
+
+/* ---- plan ------------------------------------------------------------------- */
+LCX__STATIC void lcx__attn_shape(lcx__attn *a) {
+    a->decode = a->n_q <= LCX__ATTN_DECODE_Q;
+    if (a->decode) {
+        a->bq = a->n_q > 0 ? a->n_q : 1;
+    } else {
+        a->bq = LCX__ATTN_PREFILL_ROWS / a->group;
+        if (a->bq < 1) a->bq = 1;
+    }
+    a->rmax = (int)a->bq * a->group;
+    a->n_qb = a->n_q > 0 ? (a->n_q + a->bq - 1) / a->bq : 0;
+    a->scr_floats = lcx__attn_scr_layout(a, NULL, NULL);
+}
+
+LCX__STATIC int lcx__attn_want_threads(const lcx__attn *a, int n_threads) {
+    int nt = lcx__resolve_threads(n_threads);
+    double work = (double)a->n_q * (double)a->n_kv * (double)a->nh * (double)(a->d + a->dv);
+    if (work < 4.0e6) nt = 1;
+    return nt;
+}
+
+LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
+    int64_t s, maxs;
+    if (!a->decode) return 1;
+    maxs = (a->n_kv + 255) / 256;
+    if (a->det) s = (a->n_kv + 2047) / 2048;
+    else s = (4 * (int64_t)nt + a->nkv - 1) / a->nkv;
+    if (nt == 1 && !a->det) s = 1;
+    if (s > maxs) s = maxs;
+    if (s > 64) s = 64;
+    return s < 1 ? 1 : (int)s;
+}
+
+/* Bytes: lse temp, partials, nt scratches (plus 64 for alignment). 0 on overflow. */
+LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *total) {
+    size_t scr, part = 0, fixed = 0, t;
+    if (!lcx__mul_size(a->scr_floats, 4, &scr) || !lcx__mul_size(scr, (size_t)nt, &scr))
+        return 0;
+    if (splits > 1) {
+        if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * (size_t)(a->dv + 2), &part) ||
+            !lcx__mul_size(part, (size_t)splits * 4, &part))
+            return 0;
+        part = lcx__attn_r16(part);
+    }
+    if (a->key_probs && !a->lse) {
+        if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * 4, &fixed)) return 0;
+        fixed = lcx__attn_r16(fixed) + 64;
+    }
+    if (!lcx__add_size(scr, part, &t) || !lcx__add_size(t, fixed, &t) ||
+        !lcx__add_size(t, 64, &t))
+        return 0;
+    *total = t;
+    return 1;
+}
+
+/* ---- public -------------------------------------------------------------------- */
+LCXDEF lcx_kv_view lcx_kv_view_contiguous(lcx_dtype type, const void *k, const void *v,
+                                          int64_t n_kv, int64_t k_stride, int64_t v_stride,
+                                          const int64_t *k_pos) {
+    lcx_kv_view w;
+    memset(&w, 0, sizeof w);
+    w.magic = LCX__ATTN_MAGIC;
+    w.kind = LCX_KV_CONTIGUOUS;
+    w.k_type = w.v_type = (int32_t)type;
+    w.k = k;
+    w.v = v;
+    w.n_kv = n_kv;
+    w.k_stride = k_stride;
+    w.v_stride = v_stride;
+    w.k_pos = k_pos;
+    return w;
+}
+
+LCXDEF lcx_kv_view lcx_kv_view_paged(lcx_dtype type, const void *const *k_pages,
+                                     const void *const *v_pages, int64_t page_tokens,
+                                     int64_t n_kv, int64_t k_stride, int64_t v_stride,
+                                     const int64_t *k_pos) {
+    lcx_kv_view w;
+    memset(&w, 0, sizeof w);
+    w.magic = LCX__ATTN_MAGIC;
+    w.kind = LCX_KV_PAGED;
+    w.k_type = w.v_type = (int32_t)type;
+    w.k_pages = k_pages;
+    w.v_pages = v_pages;
+    w.page_tokens = page_tokens;
+    w.n_kv = n_kv;
+    w.k_stride = k_stride;
+    w.v_stride = v_stride;
+    w.k_pos = k_pos;
+    return w;
+}
+
+LCXDEF lcx_status lcx_kv_view_set_head_strides(lcx_kv_view *v, int64_t k_head_stride,
+                                               int64_t v_head_stride) {
+    if (!v || k_head_stride < 0 || v_head_stride < 0) return LCX_ERR_INVALID_ARG;
+    v->k_head_stride = k_head_stride;
+    v->v_head_stride = v_head_stride;
+    return LCX_OK;
+}
+
+LCXDEF lcx_status lcx_kv_view_set_types(lcx_kv_view *v, lcx_dtype k_type, lcx_dtype v_type) {
+    if (!v || (int)k_type < 0 || (int)k_type > LCX_BF16 || (int)v_type < 0 ||
+        (int)v_type > LCX_BF16)
+        return LCX_ERR_INVALID_ARG;
+    v->k_type = (int32_t)k_type;
+    v->v_type = (int32_t)v_type;
+    return LCX_OK;
+}
+
+LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_t n_q,
+                                               const lcx_kv_view *kv, size_t *bytes) {
+    lcx__attn a;
+    lcx_status st;
+    size_t total;
+    int nt;
+    if (!bytes) return LCX_ERR_INVALID_ARG;
+    st = lcx__attn_resolve(&a, desc, n_q, kv, 0, NULL, 0, NULL, NULL, 0, NULL);
+    if (st != LCX_OK) return st;
+    if (n_q == 0 || a.n_kv == 0) {
+        *bytes = 0;
+        return LCX_OK;
+    }
+    lcx__attn_shape(&a);
+    nt = lcx__attn_want_threads(&a, desc->n_threads);
+    if (!lcx__attn_bytes(&a, nt, lcx__attn_want_splits(&a, nt), &total))
+        return LCX_ERR_INVALID_ARG;
+    *bytes = total;
+    return LCX_OK;
+}
+
+/* The whole call at SIMD level `simd` (tests run every compiled level). */
+LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, const float *q,
+                                           int64_t n_q, int64_t q_stride, const int64_t *q_pos,
+                                           const lcx_kv_view *kv, float *out,
+                                           int64_t out_stride, float *lse, void *work,
+                                           size_t work_bytes) {
+    lcx__attn a;
+    lcx_status st;
+    size_t avail = 0, pad, need;
+    char *base;
+    float *part = NULL, *scr;
+    int nt, nt_want, s;
+    int64_t n_jobs, job;
+    st = lcx__attn_resolve(&a, desc, n_q, kv, 1, q, q_stride, q_pos, out, out_stride, lse);
+    if (st != LCX_OK) return st;
+    if (!lcx__simd_compiled(simd)) simd = LCX__SIMD_SCALAR;
+    if (n_q == 0) return LCX_OK;
+    if (a.n_kv == 0) {
+        int64_t tq;
+        int h;
+        for (tq = 0; tq < n_q; tq++)
+            for (h = 0; h < a.nh; h++) lcx__attn_finish_row(&a, h, tq, NULL, -INFINITY, 0.0f);
+        return LCX_OK;
+    }
+    lcx__attn_shape(&a);
+    pad = work ? (size_t)((64 - (uintptr_t)work % 64) % 64) : 0;
+    if (work && work_bytes > pad) avail = work_bytes - pad;
+    base = work ? (char *)work + pad : NULL;
+    /* fit the plan into the workspace: fewer splits first, then fewer threads */
+    nt_want = lcx__attn_want_threads(&a, desc->n_threads);
+    if (a.det) { /* the split count depends on n_kv and work_bytes only */
+        for (s = lcx__attn_want_splits(&a, 1); s >= 1; s--)
+            if (lcx__attn_bytes(&a, 1, s, &need) && need - 64 <= avail) break;
+        if (s < 1) return LCX_ERR_WORKSPACE;
+        for (nt = nt_want; nt > 1; nt--)
+            if (lcx__attn_bytes(&a, nt, s, &need) && need - 64 <= avail) break;
+    } else { /* fewer splits first, then fewer threads */
+        for (nt = nt_want; nt >= 1; nt--) {
+            for (s = lcx__attn_want_splits(&a, nt); s >= 1; s--)
+                if (lcx__attn_bytes(&a, nt, s, &need) && need - 64 <= avail) break;
+            if (s >= 1) break;
+        }
+        if (nt < 1) return LCX_ERR_WORKSPACE;
+    }
+    a.splits = s;
+    a.nt = nt;
+    if (a.key_probs && !a.lse) {
+        a.lse = (float *)(void *)base;
+        base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * 4) + 64;
+    }
+    if (s > 1) {
+        part = (float *)(void *)base;
+        base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * (size_t)(a.dv + 2) * (size_t)s * 4);
+    }
+    scr = (float *)(void *)base;
+    n_jobs = (int64_t)a.nkv * a.n_qb * s;
+    if (nt > n_jobs) nt = (int)n_jobs;
+    {
+        /* prefill: item = (kvh, query block), the costliest (last) blocks first;
+           decode: item = (kvh, split) */
+#define LCX__ATTN_RUN_JOB(tid)                                                              \
+    do {                                                                                    \
+        float *scr_ = scr + (size_t)(tid) * a.scr_floats;                                   \
+        int kvh_ = (int)(job % a.nkv);                                                      \
+        int64_t rest_ = job / a.nkv;                                                        \
+        if (a.decode) {                                                                     \
+            int64_t ka_ = a.n_kv * rest_ / s, kb_ = a.n_kv * (rest_ + 1) / s;               \
+            lcx__attn_item(&a, simd, scr_, kvh_, 0, a.n_q, ka_, kb_,                        \
+                           s > 1 ? part + (size_t)rest_ * (size_t)a.n_q * (size_t)a.nh *    \
+                                              (size_t)(a.dv + 2)                            \
+                                 : NULL);                                                   \
+        } else {                                                                            \
+            int64_t qb_ = a.n_qb - 1 - rest_, qa_ = qb_ * a.bq;                             \
+            int64_t qe_ = qa_ + a.bq < a.n_q ? qa_ + a.bq : a.n_q;                          \
+            lcx__attn_item(&a, simd, scr_, kvh_, qa_, qe_, 0, a.n_kv, NULL);                \
+        }                                                                                   \
+    } while (0)
+#ifdef LCX__OPENMP
+        if (nt > 1) {
+            LCX__OMP(parallel for schedule(dynamic, 1) num_threads(nt))
+            for (job = 0; job < n_jobs; job++) LCX__ATTN_RUN_JOB(omp_get_thread_num());
+        } else
+#endif
+        {
+            for (job = 0; job < n_jobs; job++) LCX__ATTN_RUN_JOB(0);
+        }
+#undef LCX__ATTN_RUN_JOB
+    }
+    if (s > 1) lcx__attn_merge_splits(&a, part);
+    if (a.key_probs) {
+        int64_t n_chunks = (a.n_kv + LCX__ATTN_KP_CHUNK - 1) / LCX__ATTN_KP_CHUNK;
+        n_jobs = (int64_t)a.nkv * n_chunks;
+        nt = a.nt < n_jobs ? a.nt : (int)n_jobs;
+#define LCX__ATTN_KP_JOB(tid)                                                               \
+    lcx__attn_kp_item(&a, simd, scr + (size_t)(tid) * a.scr_floats, (int)(job % a.nkv),     \
+                      (job / a.nkv) * LCX__ATTN_KP_CHUNK,                                   \
+                      ((job / a.nkv) + 1) * LCX__ATTN_KP_CHUNK < a.n_kv                     \
+                          ? ((job / a.nkv) + 1) * LCX__ATTN_KP_CHUNK                        \
+                          : a.n_kv)
+#ifdef LCX__OPENMP
+        if (nt > 1) {
+            LCX__OMP(parallel for schedule(dynamic, 1) num_threads(nt))
+            for (job = 0; job < n_jobs; job++) LCX__ATTN_KP_JOB(omp_get_thread_num());
+        } else
+#endif
+        {
+            for (job = 0; job < n_jobs; job++) LCX__ATTN_KP_JOB(0);
+        }
+#undef LCX__ATTN_KP_JOB
+    }
+    return LCX_OK;
+}
+
+LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64_t n_q,
+                                int64_t q_stride, const int64_t *q_pos,
+                                const lcx_kv_view *kv, float *out, int64_t out_stride,
+                                float *lse, void *work, size_t work_bytes) {
+    return lcx__attention_impl(LCX__SIMD_BEST, desc, q, n_q, q_stride, q_pos, kv, out,
+                               out_stride, lse, work, work_bytes);
+}
+
+LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride,
+                                      const float *part, const float *part_lse,
+                                      int64_t part_stride, int64_t n_q, int n_heads,
+                                      int head_dim, const float *sinks) {
+    int64_t tq;
+    int h, i;
+    if (n_q < 0 || n_heads <= 0 || head_dim <= 0 || (head_dim & 1)) return LCX_ERR_INVALID_ARG;
+    if (sinks)
+        for (h = 0; h < n_heads; h++)
+            if (sinks[h] != sinks[h]) return LCX_ERR_INVALID_ARG;
+    if (n_q == 0) return LCX_OK;
+    if (!out || !lse || !part || !part_lse) return LCX_ERR_INVALID_ARG;
+    if (!lcx__attn_rows_ok(n_q, out_stride, n_heads, head_dim, head_dim, 4) ||
+        !lcx__attn_rows_ok(n_q, part_stride, n_heads, head_dim, head_dim, 4))
+        return LCX_ERR_INVALID_ARG;
+    for (tq = 0; tq < n_q; tq++)
+        for (h = 0; h < n_heads; h++) {
+            float *o = out + tq * out_stride + (int64_t)h * head_dim;
+            const float *p = part + tq * part_stride + (int64_t)h * head_dim;
+            float la = lse[tq * n_heads + h], lb = part_lse[tq * n_heads + h];
+            float m = la > lb ? la : lb, wa, wb, ls;
+            if (m == -INFINITY) {
+                for (i = 0; i < head_dim; i++) o[i] = 0.0f;
+                ls = -INFINITY;
+            } else {
+                wa = la == -INFINITY ? 0.0f : expf(la - m);
+                wb = lb == -INFINITY ? 0.0f : expf(lb - m);
+                for (i = 0; i < head_dim; i++) o[i] = (wa * o[i] + wb * p[i]) / (wa + wb);
+                ls = m + logf(wa + wb);
+            }
+            if (sinks && sinks[h] != -INFINITY) {
+                float sk = sinks[h], M = ls > sk ? ls : sk, f;
+                float tot = (ls == -INFINITY ? 0.0f : expf(ls - M)) + expf(sk - M);
+                float nl = M + logf(tot);
+                f = ls == -INFINITY ? 0.0f : expf(ls - nl);
+                for (i = 0; i < head_dim; i++) o[i] *= f;
+                ls = nl;
+            }
+            lse[tq * n_heads + h] = ls;
+        }
+    return LCX_OK;
+}
 
 /* >>attention implementation end */
 

@@ -1,0 +1,493 @@
+/* bench/attention.c - lcx_attention against the machine's own limits.
+ *
+ *   make build/bench_attention && ./build/bench_attention     (full run, ~1 min)
+ *   LCX_BENCH_QUICK=1 ./build/bench_attention                 (smoke test, tiny shapes)
+ *
+ * Lines (printed together at the end, in this order; progress goes to stderr):
+ *   bench: name=limits read_gbps=.. read_gbps_t1=.. fma_gflops=.. fma_gflops_t1=.. ...
+ *   bench: name=attn_decode_<type>_n<N>[_t1|_paged] ms=<median> gbps=.. pct_bw=..
+ *   bench: name=attn_prefill_causal_<type>_n<N> ms=<median> gflops=.. pct_peak=..
+ *   bench: name=attn_threads_scaling_prefill ms_t1=.. ms_t2=.. ratio=<t1/t2>
+ *   bench: name=attn_merge_q<N> ms=.. gbps=..
+ *
+ * Model shape throughout: 32 query heads, 8 KV heads (GQA 4), head_dim 128, 2 threads.
+ * Decode: one query token over n_kv cached tokens; bytes = K and V read once,
+ *   n_kv * n_kv_heads * head_dim * 2 * sizeof(type); pct_bw is against the read
+ *   bandwidth measured in this run (the larger of a measurement at the start and one
+ *   at the end, with the same thread count: the machine is shared and noisy).
+ * Prefill: n_q = n_kv, causal; flops = 4 * head_dim * n(n+1)/2 * n_heads (q.k and p.v,
+ *   2 flops per multiply-add, over the causal pairs); pct_peak against the 2-thread
+ *   fp32 FMA peak.
+ * Every figure is computed from a measurement; every case is checked against a double
+ * precision reference on a few rows (a wrong kernel stops the bench with exit 1).
+ */
+#define LONGCTX_IMPLEMENTATION
+#include "longctx.h"
+#include "common.h"
+
+#include <math.h>
+
+#define N_HEADS 32
+#define N_KV_HEADS 8
+#define HEAD_DIM 128
+#define THREADS 2
+#define ROW_Q ((int64_t)N_HEADS * HEAD_DIM)     /* floats per query / output token */
+#define ROW_KV ((int64_t)N_KV_HEADS * HEAD_DIM) /* elements per cached token (K or V) */
+
+/* ---- random data ------------------------------------------------------------ */
+static uint64_t rng_state = 0x243F6A8885A308D3ull;
+static inline uint64_t rng_next(void) { /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545F4914F6CDD1Dull;
+}
+/* normal-ish: the sum of two uniforms (triangular on [-1, 1)) scaled to variance 1 */
+static inline float rng_normalish(void) {
+    uint64_t r = rng_next();
+    double a = (double)(r >> 40) * (1.0 / 16777216.0), b = (double)(r & 0xFFFFFF) * (1.0 / 16777216.0);
+    return (float)((a + b - 1.0) * 2.449489742783178); /* sqrt(6): var of a+b-1 is 1/6 */
+}
+static void fill_f32(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = rng_normalish();
+}
+static void fill_f16(lcx_f16 *x, int64_t n) {
+    float buf[4096];
+    for (int64_t i = 0; i < n; i += 4096) {
+        int64_t m = n - i < 4096 ? n - i : 4096;
+        fill_f32(buf, m);
+        lcx_f32_to_f16_row(buf, x + i, m);
+    }
+}
+/* element i of a K or V array of the given type, as double */
+static double elem(lcx_dtype type, const void *base, int64_t i) {
+    if (type == LCX_F16) return (double)lcx_f16_to_f32(((const lcx_f16 *)base)[i]);
+    return (double)((const float *)base)[i];
+}
+static size_t type_size(lcx_dtype type) { return type == LCX_F32 ? sizeof(float) : sizeof(lcx_f16); }
+static const char *type_name(lcx_dtype type) { return type == LCX_F32 ? "f32" : "f16"; }
+
+/* ---- one lcx_attention call, as the timer's callback -------------------------- */
+typedef struct {
+    lcx_attn_desc desc;
+    const float *q;
+    int64_t n_q;
+    lcx_kv_view kv;
+    float *out;
+    void *work;
+    size_t work_bytes;
+    lcx_status status;
+} attn_run;
+
+static void attn_call(void *p) {
+    attn_run *r = (attn_run *)p;
+    lcx_status s = lcx_attention(&r->desc, r->q, r->n_q, ROW_Q, NULL, &r->kv, r->out, ROW_Q,
+                                 NULL, r->work, r->work_bytes);
+    if (s != LCX_OK) r->status = s;
+}
+
+static void die_status(const char *what, lcx_status s) {
+    fprintf(stderr, "bench: %s: %s\n", what, lcx_status_string(s));
+    exit(1);
+}
+
+static lcx_attn_desc make_desc(int causal, int n_threads) {
+    lcx_attn_desc d;
+    memset(&d, 0, sizeof d);
+    d.head_dim = HEAD_DIM;
+    d.n_heads = N_HEADS;
+    d.n_kv_heads = N_KV_HEADS;
+    d.causal = causal;
+    d.n_threads = n_threads;
+    return d;
+}
+
+/* Set up r: workspace from the library's own query, allocated here (outside any
+   timing). */
+static void attn_prepare(attn_run *r, lcx_attn_desc desc, const float *q, int64_t n_q,
+                         lcx_kv_view kv, float *out) {
+    r->desc = desc;
+    r->q = q;
+    r->n_q = n_q;
+    r->kv = kv;
+    r->out = out;
+    r->status = LCX_OK;
+    size_t bytes = 0;
+    lcx_status s = lcx_attention_workspace_size(&r->desc, n_q, &r->kv, &bytes);
+    if (s != LCX_OK) die_status("lcx_attention_workspace_size", s);
+    r->work_bytes = bytes;
+    r->work = bytes ? lcxb_alloc(bytes) : NULL;
+}
+static void attn_release(attn_run *r) { free(r->work); r->work = NULL; }
+
+/* Double-precision attention of query row t of the last call, head h, over K/V of
+   `type` with token stride ROW_KV. The query's position is n_kv - n_q + t (q_pos NULL);
+   causal: it sees keys 0..that position. Returns max |out - ref| over the row, relative
+   to max |v|. */
+static double check_row(const attn_run *r, lcx_dtype type, const void *k, const void *v,
+                        int64_t n_kv, int64_t t, int h) {
+    int kh = h / (N_HEADS / N_KV_HEADS);
+    int64_t last = r->desc.causal ? n_kv - r->n_q + t : n_kv - 1;
+    const float *q = r->q + t * ROW_Q + (int64_t)h * HEAD_DIM;
+    const double scale = 1.0 / sqrt((double)HEAD_DIM);
+    double mx = -INFINITY, den = 0, acc[HEAD_DIM] = {0}, vmax = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (int64_t j = 0; j <= last; j++) {
+            int64_t base = j * ROW_KV + (int64_t)kh * HEAD_DIM;
+            double s = 0;
+            for (int i = 0; i < HEAD_DIM; i++) s += (double)q[i] * elem(type, k, base + i);
+            s *= scale;
+            if (pass == 0) {
+                if (s > mx) mx = s;
+                continue;
+            }
+            double p = exp(s - mx);
+            den += p;
+            for (int i = 0; i < HEAD_DIM; i++) {
+                double vi = elem(type, v, base + i);
+                acc[i] += p * vi;
+                if (fabs(vi) > vmax) vmax = fabs(vi);
+            }
+        }
+    }
+    const float *o = r->out + t * ROW_Q + (int64_t)h * HEAD_DIM;
+    double err = 0;
+    for (int i = 0; i < HEAD_DIM; i++) {
+        double e = fabs((double)o[i] - acc[i] / den);
+        if (!(e <= err)) err = e; /* NaN propagates */
+    }
+    return err / (vmax > 0 ? vmax : 1);
+}
+
+/* Check a few (row, head) pairs of the last call; exit 1 when far off. The tolerance is
+   loose: a sanity check that the timed kernel computes attention (the tests own
+   accuracy). Decode: the one query sits at the last position. */
+static void check_result(const char *name, attn_run *r, lcx_dtype type, const void *k,
+                         const void *v, int64_t n_kv) {
+    if (r->status != LCX_OK) die_status(name, r->status);
+    int64_t rows[3] = {0, r->n_q / 2, r->n_q - 1};
+    int heads[2] = {0, N_HEADS - 1};
+    double worst = 0;
+    for (int a = 0; a < (r->n_q == 1 ? 1 : 3); a++)
+        for (int b = 0; b < 2; b++) {
+            double e = check_row(r, type, k, v, n_kv, rows[a], heads[b]);
+            if (!(e <= worst)) worst = e;
+        }
+    if (!(worst <= 1e-3)) {
+        fprintf(stderr, "bench: %s: output differs from the reference by %.3g\n", name, worst);
+        exit(1);
+    }
+}
+
+/* ---- results, printed at the end ---------------------------------------------- */
+enum { R_DECODE, R_PREFILL, R_SCALING, R_MERGE };
+typedef struct {
+    char name[64];
+    int kind, one_thread;
+    double ms, ms2, amount; /* amount: bytes (decode, merge) or flops (prefill) */
+} result;
+static result results[32];
+static int n_results;
+
+static result *add_result(int kind, const char *name, double ms, double amount, int one_thread) {
+    result *r = &results[n_results++];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->kind = kind;
+    r->ms = ms;
+    r->amount = amount;
+    r->one_thread = one_thread;
+    fprintf(stderr, "# %s: %.3f ms\n", name, ms);
+    return r;
+}
+
+/* ---- decode ------------------------------------------------------------------- */
+static int decode_reps(void) { return lcxb_quick() ? 3 : 25; }
+
+static void bench_decode(const char *name, lcx_dtype type, const void *k, const void *v,
+                         int64_t n_kv, int n_threads, const float *q, float *out) {
+    attn_run r;
+    lcx_kv_view kv = lcx_kv_view_contiguous(type, k, v, n_kv, 0, 0, NULL);
+    attn_prepare(&r, make_desc(1, n_threads), q, 1, kv, out);
+    double ms = lcxb_time_ms(attn_call, &r, decode_reps());
+    check_result(name, &r, type, k, v, n_kv);
+    attn_release(&r);
+    add_result(R_DECODE, name, ms, (double)n_kv * (double)ROW_KV * 2.0 * (double)type_size(type),
+               n_threads == 1);
+}
+
+/* The same cache through a page table of page_tokens-row pages, in shuffled order (a
+   cache whose pages were allocated as the sequence grew, among other sequences'). */
+static void bench_decode_paged(const char *name, const lcx_f16 *k, const lcx_f16 *v,
+                               int64_t n_kv, int64_t page_tokens, const float *q, float *out) {
+    int64_t n_pages = n_kv / page_tokens;
+    const void **kp = (const void **)lcxb_alloc((size_t)n_pages * sizeof(void *));
+    const void **vp = (const void **)lcxb_alloc((size_t)n_pages * sizeof(void *));
+    lcx_f16 *kc = (lcx_f16 *)lcxb_alloc((size_t)(n_kv * ROW_KV) * sizeof(lcx_f16));
+    lcx_f16 *vc = (lcx_f16 *)lcxb_alloc((size_t)(n_kv * ROW_KV) * sizeof(lcx_f16));
+    int64_t *perm = (int64_t *)lcxb_alloc((size_t)n_pages * sizeof(int64_t));
+    for (int64_t p = 0; p < n_pages; p++) perm[p] = p;
+    for (int64_t p = n_pages - 1; p > 0; p--) { /* Fisher-Yates */
+        int64_t j = (int64_t)(rng_next() % (uint64_t)(p + 1)), t = perm[p];
+        perm[p] = perm[j];
+        perm[j] = t;
+    }
+    /* logical page p lives in physical slot perm[p]; copy the contiguous cache there */
+    size_t page_elems = (size_t)(page_tokens * ROW_KV);
+    for (int64_t p = 0; p < n_pages; p++) {
+        lcx_f16 *kd = kc + (size_t)perm[p] * page_elems, *vd = vc + (size_t)perm[p] * page_elems;
+        memcpy(kd, k + (size_t)p * page_elems, page_elems * sizeof(lcx_f16));
+        memcpy(vd, v + (size_t)p * page_elems, page_elems * sizeof(lcx_f16));
+        kp[p] = kd;
+        vp[p] = vd;
+    }
+    attn_run r;
+    lcx_kv_view kv = lcx_kv_view_paged(LCX_F16, (const void *const *)kp, (const void *const *)vp,
+                                       page_tokens, n_pages * page_tokens, 0, 0, NULL);
+    attn_prepare(&r, make_desc(1, THREADS), q, 1, kv, out);
+    double ms = lcxb_time_ms(attn_call, &r, decode_reps());
+    /* the reference reads the contiguous copy: same values, same token order */
+    check_result(name, &r, LCX_F16, k, v, n_pages * page_tokens);
+    attn_release(&r);
+    add_result(R_DECODE, name, ms, (double)(n_pages * page_tokens) * (double)ROW_KV * 2.0 * 2.0, 0);
+    free(perm);
+    free(kc);
+    free(vc);
+    free((void *)kp);
+    free((void *)vp);
+}
+
+/* ---- prefill ------------------------------------------------------------------ */
+static double causal_flops(int64_t n) { return 4.0 * HEAD_DIM * ((double)n * (double)(n + 1) / 2.0) * N_HEADS; }
+
+static void bench_prefill(const char *name, lcx_dtype type, const void *k, const void *v,
+                          int64_t n, const float *q, float *out) {
+    attn_run r;
+    lcx_kv_view kv = lcx_kv_view_contiguous(type, k, v, n, 0, 0, NULL);
+    attn_prepare(&r, make_desc(1, THREADS), q, n, kv, out);
+    double ms = lcxb_time_ms(attn_call, &r, lcxb_quick() ? 3 : 5);
+    check_result(name, &r, type, k, v, n);
+    attn_release(&r);
+    add_result(R_PREFILL, name, ms, causal_flops(n), 0);
+}
+
+/* 1 vs 2 threads, alternating so that drift in the machine's load hits both alike. */
+static void bench_scaling(const float *k, const float *v, int64_t n, const float *q, float *out) {
+    attn_run r1, r2;
+    lcx_kv_view kv = lcx_kv_view_contiguous(LCX_F32, k, v, n, 0, 0, NULL);
+    attn_prepare(&r1, make_desc(1, 1), q, n, kv, out);
+    attn_prepare(&r2, make_desc(1, THREADS), q, n, kv, out);
+    enum { REPS = 5 };
+    double t1[REPS], t2[REPS];
+    attn_call(&r1); /* warm-up */
+    attn_call(&r2);
+    for (int i = 0; i < REPS; i++) {
+        double t0 = lcxb_now();
+        attn_call(&r1);
+        t1[i] = (lcxb_now() - t0) * 1e3;
+        t0 = lcxb_now();
+        attn_call(&r2);
+        t2[i] = (lcxb_now() - t0) * 1e3;
+    }
+    check_result("attn_threads_scaling_prefill (2 threads)", &r2, LCX_F32, k, v, n);
+    attn_call(&r1);
+    check_result("attn_threads_scaling_prefill (1 thread)", &r1, LCX_F32, k, v, n);
+    attn_release(&r1);
+    attn_release(&r2);
+    result *res = add_result(R_SCALING, "attn_threads_scaling_prefill", lcxb_median(t1, REPS), 0, 0);
+    res->ms2 = lcxb_median(t2, REPS);
+}
+
+/* ---- merge -------------------------------------------------------------------- */
+typedef struct {
+    float *out, *lse;
+    const float *part, *part_lse;
+    int64_t n_q;
+    lcx_status status;
+} merge_run;
+static void merge_call(void *p) {
+    merge_run *m = (merge_run *)p;
+    lcx_status s = lcx_attention_merge(m->out, m->lse, ROW_Q, m->part, m->part_lse, ROW_Q,
+                                       m->n_q, N_HEADS, HEAD_DIM, NULL);
+    if (s != LCX_OK) m->status = s;
+}
+
+/* Merge one partial result of n_q queries into another: reads out, part (and their
+   lse), writes out; bytes counted as those three passes. */
+static void bench_merge(int64_t n_q) {
+    size_t nf = (size_t)(n_q * ROW_Q), nl = (size_t)n_q * N_HEADS;
+    merge_run m;
+    m.out = (float *)lcxb_alloc(nf * sizeof(float));
+    m.lse = (float *)lcxb_alloc(nl * sizeof(float));
+    float *part = (float *)lcxb_alloc(nf * sizeof(float));
+    float *part_lse = (float *)lcxb_alloc(nl * sizeof(float));
+    fill_f32(m.out, (int64_t)nf);
+    fill_f32(part, (int64_t)nf);
+    fill_f32(m.lse, (int64_t)nl);
+    fill_f32(part_lse, (int64_t)nl);
+    /* check once: out' = (e^a out + e^b part) / (e^a + e^b), lse' = log(e^a + e^b) */
+    double a = m.lse[nl - 1], b = part_lse[nl - 1], o = m.out[nf - 1], pv = part[nf - 1];
+    double mx = a > b ? a : b, want = (exp(a - mx) * o + exp(b - mx) * pv) / (exp(a - mx) + exp(b - mx));
+    double want_lse = mx + log(exp(a - mx) + exp(b - mx));
+    m.part = part;
+    m.part_lse = part_lse;
+    m.n_q = n_q;
+    m.status = LCX_OK;
+    merge_call(&m);
+    if (m.status != LCX_OK) die_status("lcx_attention_merge", m.status);
+    if (!(fabs(m.out[nf - 1] - want) <= 1e-5 * (1 + fabs(want)) && fabs(m.lse[nl - 1] - want_lse) <= 1e-5 * (1 + fabs(want_lse)))) {
+        fprintf(stderr, "bench: lcx_attention_merge: wrong result (%g vs %g)\n", m.out[nf - 1], want);
+        exit(1);
+    }
+    /* repeated merges keep values bounded: out stays a weighted mean, lse grows by at
+       most log 2 + |part_lse| per merge */
+    double ms = lcxb_time_ms(merge_call, &m, decode_reps());
+    if (m.status != LCX_OK) die_status("lcx_attention_merge", m.status);
+    char name[64];
+    snprintf(name, sizeof name, "attn_merge_q%lld", (long long)n_q);
+    add_result(R_MERGE, name, ms, 3.0 * (double)(nf + nl) * sizeof(float), 0);
+    free(m.out);
+    free(m.lse);
+    free(part);
+    free(part_lse);
+}
+
+/* The 1-minute load average (Linux; -1 elsewhere). Two threads on a 2-core machine
+   that something else keeps busy measure the neighbour, not the kernel: the figure is
+   printed so a reader can tell, and a warning goes to stderr. */
+static double load_average(void) {
+    double l = -1;
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1) l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
+/* ---- main --------------------------------------------------------------------- */
+int main(int argc, char **argv) {
+    lcxb_init(argc, argv);
+    const int quick = lcxb_quick();
+    char name[64];
+
+    double load_start = load_average();
+    if (load_start > 0.5)
+        fprintf(stderr, "# warning: load average %.2f before the start: other processes share "
+                        "the cores, figures will be low\n", load_start);
+    fprintf(stderr, "# limits (read bandwidth, FMA peak)...\n");
+    double bw2_start = lcxb_read_bw(THREADS), bw1_start = lcxb_read_bw(1);
+    double fma2 = lcxb_fma_peak(THREADS), fma1 = lcxb_fma_peak(1);
+
+    /* decode: one f16 cache of the largest size; smaller cases use its first rows.
+       n 4096 is 16 MB of K+V, half the 32 MB L3: it may partly sit in cache, so its
+       pct_bw can exceed what DRAM allows. n 32768 (134 MB) and 131072 (537 MB) cannot. */
+    const int64_t dec_n[3] = {quick ? 128 : 4096, quick ? 512 : 32768, quick ? 1024 : 131072};
+    const int64_t n_mid = dec_n[1];
+    float *q = (float *)lcxb_alloc((size_t)ROW_Q * sizeof(float));
+    float *out = (float *)lcxb_alloc((size_t)ROW_Q * sizeof(float));
+    fill_f32(q, ROW_Q);
+    {
+        fprintf(stderr, "# filling the decode caches...\n");
+        size_t elems = (size_t)(dec_n[2] * ROW_KV), elems32 = (size_t)(n_mid * ROW_KV);
+        lcx_f16 *k = (lcx_f16 *)lcxb_alloc(elems * sizeof(lcx_f16));
+        lcx_f16 *v = (lcx_f16 *)lcxb_alloc(elems * sizeof(lcx_f16));
+        float *k32 = (float *)lcxb_alloc(elems32 * sizeof(float));
+        float *v32 = (float *)lcxb_alloc(elems32 * sizeof(float));
+        fill_f16(k, (int64_t)elems);
+        fill_f16(v, (int64_t)elems);
+        fill_f32(k32, (int64_t)elems32);
+        fill_f32(v32, (int64_t)elems32);
+        for (int i = 0; i < 3; i++) {
+            snprintf(name, sizeof name, "attn_decode_f16_n%lld", (long long)dec_n[i]);
+            bench_decode(name, LCX_F16, k, v, dec_n[i], THREADS, q, out);
+        }
+        snprintf(name, sizeof name, "attn_decode_f32_n%lld", (long long)n_mid);
+        bench_decode(name, LCX_F32, k32, v32, n_mid, THREADS, q, out);
+        snprintf(name, sizeof name, "attn_decode_f16_n%lld_t1", (long long)n_mid);
+        bench_decode(name, LCX_F16, k, v, n_mid, 1, q, out);
+        snprintf(name, sizeof name, "attn_decode_f16_n%lld_paged", (long long)n_mid);
+        bench_decode_paged(name, k, v, n_mid, quick ? 64 : 256, q, out);
+        free(k);
+        free(v);
+        free(k32);
+        free(v32);
+    }
+    free(q);
+    free(out);
+
+    /* prefill, causal, n_q = n_kv */
+    const int64_t pre_n[2] = {quick ? 32 : 2048, quick ? 64 : 4096};
+    {
+        int64_t nmax = pre_n[1];
+        float *pq = (float *)lcxb_alloc((size_t)(nmax * ROW_Q) * sizeof(float));
+        float *pout = (float *)lcxb_alloc((size_t)(nmax * ROW_Q) * sizeof(float));
+        float *k32 = (float *)lcxb_alloc((size_t)(nmax * ROW_KV) * sizeof(float));
+        float *v32 = (float *)lcxb_alloc((size_t)(nmax * ROW_KV) * sizeof(float));
+        lcx_f16 *k16 = (lcx_f16 *)lcxb_alloc((size_t)(nmax * ROW_KV) * sizeof(lcx_f16));
+        lcx_f16 *v16 = (lcx_f16 *)lcxb_alloc((size_t)(nmax * ROW_KV) * sizeof(lcx_f16));
+        fill_f32(pq, nmax * ROW_Q);
+        fill_f32(k32, nmax * ROW_KV);
+        fill_f32(v32, nmax * ROW_KV);
+        fill_f16(k16, nmax * ROW_KV);
+        fill_f16(v16, nmax * ROW_KV);
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < 2; i++) {
+                lcx_dtype type = t == 0 ? LCX_F32 : LCX_F16;
+                snprintf(name, sizeof name, "attn_prefill_causal_%s_n%lld", type_name(type),
+                         (long long)pre_n[i]);
+                /* smaller n: the first rows of the same arrays (row strides unchanged) */
+                bench_prefill(name, type, t == 0 ? (const void *)k32 : (const void *)k16,
+                              t == 0 ? (const void *)v32 : (const void *)v16, pre_n[i], pq, pout);
+            }
+        bench_scaling(k32, v32, nmax, pq, pout);
+        free(pq);
+        free(pout);
+        free(k32);
+        free(v32);
+        free(k16);
+        free(v16);
+    }
+    bench_merge(quick ? 64 : 4096);
+
+    fprintf(stderr, "# read bandwidth again...\n");
+    double bw2_end = lcxb_read_bw(THREADS), bw1_end = lcxb_read_bw(1);
+    double bw2 = bw2_start > bw2_end ? bw2_start : bw2_end;
+    double bw1 = bw1_start > bw1_end ? bw1_start : bw1_end;
+
+#ifdef _OPENMP
+    const int openmp = 1;
+#else
+    const int openmp = 0; /* n_threads 2 runs serially: the "2-thread" figures are 1-thread */
+#endif
+    printf("bench: name=limits read_gbps=%.2f read_gbps_t1=%.2f fma_gflops=%.1f fma_gflops_t1=%.1f "
+           "read_gbps_start=%.2f read_gbps_end=%.2f read_gbps_t1_start=%.2f read_gbps_t1_end=%.2f "
+           "openmp=%d simd=%s load_start=%.2f\n",
+           bw2, bw1, fma2, fma1, bw2_start, bw2_end, bw1_start, bw1_end, openmp, lcx_simd_name(),
+           load_start);
+    for (int i = 0; i < n_results; i++) {
+        const result *r = &results[i];
+        switch (r->kind) {
+        case R_DECODE: {
+            double gbps = r->amount / (r->ms * 1e-3) * 1e-9;
+            printf("bench: name=%s ms=%.3f gbps=%.2f pct_bw=%.1f\n", r->name, r->ms, gbps,
+                   100.0 * gbps / (r->one_thread ? bw1 : bw2));
+            break;
+        }
+        case R_PREFILL: {
+            double gflops = r->amount / (r->ms * 1e-3) * 1e-9;
+            printf("bench: name=%s ms=%.2f gflops=%.1f pct_peak=%.1f\n", r->name, r->ms, gflops,
+                   100.0 * gflops / fma2);
+            break;
+        }
+        case R_SCALING:
+            printf("bench: name=%s ms_t1=%.2f ms_t2=%.2f ratio=%.3f\n", r->name, r->ms, r->ms2,
+                   r->ms / r->ms2);
+            break;
+        case R_MERGE:
+            printf("bench: name=%s ms=%.3f gbps=%.2f\n", r->name, r->ms,
+                   r->amount / (r->ms * 1e-3) * 1e-9);
+            break;
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,876 @@
+/* tests/test_attention.c - section 3 (>>attention): tiled attention against a naive
+   double-precision softmax attention, on every compiled SIMD level; split + merge,
+   determinism, workspace rules, validation (nothing written), key_probs. */
+#define LONGCTX_IMPLEMENTATION
+#include "longctx.h"
+#include "runner.h"
+
+/* ---- a test case: shapes, layouts, options ------------------------------------ */
+typedef struct acase {
+    int d, dv, nh, nkv, kt, vt;
+    int64_t n_q, n_kv;
+    int causal, alibi, sinks, paged, qhm, kvhm, qpos_mode, kpos_mode, det, nt;
+    int64_t page, gap;
+    int exact; /* q in multiples of 1/4, k of 1/8: dot products exact in float */
+    float softcap, scale, qmul;
+    uint64_t seed;
+} acase;
+
+/* data built from a case */
+typedef struct adata {
+    acase c;
+    float *q, *out;
+    int64_t q_stride, q_hs, out_stride, out_hs, out_len;
+    void *kbuf, *vbuf;            /* contiguous */
+    void **kpages, **vpages;      /* paged */
+    int64_t n_pages, ks, vs, khs, vhs;
+    double *kd, *vd;              /* exact stored values [t][h][i] */
+    int64_t *kpos, *qpos;
+    float *slopes, *sinks;
+    double vmax;
+    lcx_kv_view view;
+    lcx_attn_desc desc;
+    double *ref, *ref_lse;        /* [n_q][nh][dv], [n_q][nh] */
+} adata;
+
+static int esz(int t) { return t == LCX_F32 ? 4 : 2; }
+
+/* store x as type t at p[i]; return the value stored */
+static double store(void *p, int64_t i, int t, float x) {
+    if (t == LCX_F32) { ((float *)p)[i] = x; return x; }
+    if (t == LCX_F16) { ((uint16_t *)p)[i] = lcx_f32_to_f16(x); return lcx_f16_to_f32(((uint16_t *)p)[i]); }
+    ((uint16_t *)p)[i] = lcx_f32_to_bf16(x);
+    return lcx_bf16_to_f32(((uint16_t *)p)[i]);
+}
+
+#define SENTINEL 1234.5f
+
+static int64_t ref_qpos(const adata *D, int64_t i) {
+    int64_t j;
+    if (D->qpos) return D->qpos[i];
+    j = D->c.n_kv - D->c.n_q + i;
+    if (!D->kpos) return j;
+    if (j >= 0) return D->kpos[j];
+    return D->c.n_kv > 0 ? D->kpos[0] + j : j;
+}
+static int64_t ref_kpos(const adata *D, int64_t j) { return D->kpos ? D->kpos[j] : j; }
+
+static void reference(adata *D) {
+    const acase *c = &D->c;
+    int G = c->nh / c->nkv;
+    double scale = c->scale != 0 ? (double)c->scale : (double)(float)(1.0 / sqrt((double)c->d));
+    double *s = (double *)malloc(sizeof(double) * (size_t)(c->n_kv + 1));
+    D->ref = (double *)calloc((size_t)(c->n_q * c->nh * c->dv + 1), sizeof(double));
+    D->ref_lse = (double *)calloc((size_t)(c->n_q * c->nh + 1), sizeof(double));
+    for (int64_t t = 0; t < c->n_q; t++)
+        for (int h = 0; h < c->nh; h++) {
+            int kvh = h / G;
+            int64_t qp = ref_qpos(D, t);
+            const float *qr = D->q + t * D->q_stride + h * D->q_hs;
+            double M = -INFINITY, den = 0;
+            double *o = D->ref + (t * c->nh + h) * c->dv;
+            for (int64_t j = 0; j < c->n_kv; j++) {
+                int64_t kp = ref_kpos(D, j);
+                const double *kr = D->kd + (j * c->nkv + kvh) * c->d;
+                double x = 0;
+                if (c->causal && kp > qp) { s[j] = -INFINITY; continue; }
+                for (int i = 0; i < c->d; i++) x += (double)qr[i] * kr[i];
+                x *= scale;
+                if (c->softcap > 0) x = c->softcap * tanh(x / c->softcap);
+                if (D->slopes) x += (double)D->slopes[h] * (double)(kp - qp);
+                s[j] = x;
+                if (x > M) M = x;
+            }
+            if (D->sinks && D->sinks[h] > M) M = D->sinks[h];
+            if (M == -INFINITY) { D->ref_lse[t * c->nh + h] = -INFINITY; continue; }
+            for (int64_t j = 0; j < c->n_kv; j++) {
+                double w;
+                if (s[j] == -INFINITY) continue;
+                w = exp(s[j] - M);
+                den += w;
+                for (int i = 0; i < c->dv; i++) o[i] += w * D->vd[(j * c->nkv + kvh) * c->dv + i];
+            }
+            if (D->sinks && D->sinks[h] != -INFINITY) den += exp(D->sinks[h] - M);
+            for (int i = 0; i < c->dv; i++) o[i] /= den;
+            D->ref_lse[t * c->nh + h] = M + log(den);
+        }
+    free(s);
+}
+
+static void build(adata *D, const acase *cin) {
+    acase *c;
+    lcx_t_rng r;
+    memset(D, 0, sizeof *D);
+    D->c = *cin;
+    c = &D->c;
+    r.s = c->seed * 7919 + 17;
+    /* queries */
+    if (c->qhm) { D->q_stride = c->d; D->q_hs = c->n_q * c->d + c->gap; }
+    else { D->q_stride = c->nh * c->d + c->gap; D->q_hs = c->d; }
+    {
+        int64_t len = (c->n_q ? (c->n_q - 1) * D->q_stride : 0) + (c->nh - 1) * D->q_hs + c->d;
+        D->q = (float *)malloc(sizeof(float) * (size_t)len);
+        for (int64_t i = 0; i < len; i++) {
+            D->q[i] = (float)lcx_t_range(&r, -1, 1) * c->qmul;
+            if (c->exact) D->q[i] = (float)floor(D->q[i] * 4) / 4;
+        }
+    }
+    if (c->qhm) { D->out_stride = c->dv; D->out_hs = c->n_q * c->dv + c->gap; }
+    else { D->out_stride = c->nh * c->dv + c->gap; D->out_hs = c->dv; }
+    D->out_len = (c->n_q ? (c->n_q - 1) * D->out_stride : 0) + (c->nh - 1) * D->out_hs + c->dv;
+    D->out = (float *)malloc(sizeof(float) * (size_t)D->out_len);
+    /* keys and values */
+    D->kd = (double *)malloc(sizeof(double) * (size_t)(c->n_kv * c->nkv * c->d + 1));
+    D->vd = (double *)malloc(sizeof(double) * (size_t)(c->n_kv * c->nkv * c->dv + 1));
+    {
+        int64_t rows = c->paged ? c->page : c->n_kv;
+        if (c->kvhm) {
+            D->ks = c->d; D->khs = rows * c->d + c->gap;
+            D->vs = c->dv; D->vhs = rows * c->dv + c->gap;
+        } else {
+            D->ks = c->nkv * c->d + c->gap; D->khs = c->d;
+            D->vs = c->nkv * c->dv + c->gap; D->vhs = c->dv;
+        }
+        int64_t klen = (rows > 0 ? (rows - 1) * D->ks : 0) + (c->nkv - 1) * D->khs + c->d;
+        int64_t vlen = (rows > 0 ? (rows - 1) * D->vs : 0) + (c->nkv - 1) * D->vhs + c->dv;
+        if (c->paged) {
+            D->n_pages = c->n_kv > 0 ? (c->n_kv - 1) / c->page + 1 : 0;
+            D->kpages = (void **)calloc((size_t)D->n_pages + 1, sizeof(void *));
+            D->vpages = (void **)calloc((size_t)D->n_pages + 1, sizeof(void *));
+            for (int64_t p = 0; p < D->n_pages; p++) {
+                D->kpages[p] = calloc((size_t)klen, (size_t)esz(c->kt));
+                D->vpages[p] = calloc((size_t)vlen, (size_t)esz(c->vt));
+            }
+        } else {
+            D->kbuf = calloc((size_t)(klen > 0 ? klen : 1), (size_t)esz(c->kt));
+            D->vbuf = calloc((size_t)(vlen > 0 ? vlen : 1), (size_t)esz(c->vt));
+        }
+        D->vmax = 0;
+        for (int64_t t = 0; t < c->n_kv; t++) {
+            void *kb = c->paged ? D->kpages[t / c->page] : D->kbuf;
+            void *vb = c->paged ? D->vpages[t / c->page] : D->vbuf;
+            int64_t row = c->paged ? t % c->page : t;
+            for (int h = 0; h < c->nkv; h++) {
+                for (int i = 0; i < c->d; i++)
+                    D->kd[(t * c->nkv + h) * c->d + i] =
+                        store(kb, row * D->ks + h * D->khs + i, c->kt,
+                              c->exact ? (float)floor(lcx_t_range(&r, -8, 8)) / 8 : (float)lcx_t_range(&r, -1, 1));
+                for (int i = 0; i < c->dv; i++) {
+                    double v = store(vb, row * D->vs + h * D->vhs + i, c->vt, (float)lcx_t_range(&r, -1, 1));
+                    D->vd[(t * c->nkv + h) * c->dv + i] = v;
+                    if (fabs(v) > D->vmax) D->vmax = fabs(v);
+                }
+            }
+        }
+        if (D->vmax == 0) D->vmax = 1;
+    }
+    /* positions: kpos_mode 0 none, 1 offset, 2 increasing with random gaps, 3 shuffled */
+    if (c->kpos_mode) {
+        int64_t p = 1000 + (int64_t)lcx_t_int(&r, 0, 100000);
+        D->kpos = (int64_t *)malloc(sizeof(int64_t) * (size_t)(c->n_kv + 1));
+        for (int64_t t = 0; t < c->n_kv; t++) {
+            D->kpos[t] = p;
+            p += c->kpos_mode == 1 ? 1 : lcx_t_int(&r, 1, 3);
+        }
+        if (c->kpos_mode == 3)
+            for (int64_t t = c->n_kv - 1; t > 0; t--) {
+                int64_t u = lcx_t_int(&r, 0, t), x = D->kpos[t];
+                D->kpos[t] = D->kpos[u];
+                D->kpos[u] = x;
+            }
+    }
+    /* qpos_mode 0 NULL, 1 explicit around the key positions */
+    if (c->qpos_mode) {
+        D->qpos = (int64_t *)malloc(sizeof(int64_t) * (size_t)(c->n_q + 1));
+        for (int64_t t = 0; t < c->n_q; t++) {
+            int64_t base = c->n_kv > 0 ? ref_kpos(D, lcx_t_int(&r, 0, c->n_kv - 1)) : 0;
+            D->qpos[t] = base + lcx_t_int(&r, -3, 3);
+        }
+    }
+    if (c->alibi) {
+        D->slopes = (float *)malloc(sizeof(float) * (size_t)c->nh);
+        for (int h = 0; h < c->nh; h++) D->slopes[h] = (float)pow(2.0, -8.0 * (h + 1) / c->nh);
+    }
+    if (c->sinks) {
+        D->sinks = (float *)malloc(sizeof(float) * (size_t)c->nh);
+        for (int h = 0; h < c->nh; h++) D->sinks[h] = (float)lcx_t_range(&r, -2, 3);
+    }
+    if (c->paged)
+        D->view = lcx_kv_view_paged((lcx_dtype)c->kt, (const void *const *)D->kpages,
+                                    (const void *const *)D->vpages, c->page, c->n_kv, D->ks,
+                                    D->vs, D->kpos);
+    else
+        D->view = lcx_kv_view_contiguous((lcx_dtype)c->kt, D->kbuf, D->vbuf, c->n_kv, D->ks, D->vs,
+                                         D->kpos);
+    lcx_kv_view_set_types(&D->view, (lcx_dtype)c->kt, (lcx_dtype)c->vt);
+    if (c->kvhm) lcx_kv_view_set_head_strides(&D->view, D->khs, D->vhs);
+    memset(&D->desc, 0, sizeof D->desc);
+    D->desc.head_dim = c->d;
+    D->desc.n_heads = c->nh;
+    D->desc.n_kv_heads = c->nkv;
+    D->desc.scale = c->scale;
+    D->desc.causal = c->causal;
+    D->desc.softcap = c->softcap;
+    D->desc.alibi_slopes = D->slopes;
+    D->desc.sinks = D->sinks;
+    D->desc.n_threads = c->nt;
+    D->desc.v_head_dim = c->dv == c->d ? 0 : c->dv;
+    D->desc.deterministic = c->det;
+    if (c->qhm) { D->desc.q_head_stride = D->q_hs; D->desc.out_head_stride = D->out_hs; }
+}
+
+static void destroy(adata *D) {
+    free(D->q); free(D->out); free(D->kd); free(D->vd); free(D->kpos); free(D->qpos);
+    free(D->slopes); free(D->sinks); free(D->ref); free(D->ref_lse);
+    free(D->kbuf); free(D->vbuf);
+    for (int64_t p = 0; p < D->n_pages; p++) { free(D->kpages[p]); free(D->vpages[p]); }
+    free(D->kpages); free(D->vpages);
+}
+
+/* is element e of out inside some (token, head) row? */
+static int in_row(const adata *D, int64_t e) {
+    for (int64_t t = 0; t < D->c.n_q; t++)
+        for (int h = 0; h < D->c.nh; h++) {
+            int64_t b = t * D->out_stride + h * D->out_hs;
+            if (e >= b && e < b + D->c.dv) return 1;
+        }
+    return 0;
+}
+
+/* Run at level simd; compare with the reference. Returns the max relative error. */
+static double run_and_check(adata *D, int simd, const char *what) {
+    const acase *c = &D->c;
+    size_t wb = 0;
+    void *work;
+    float *lse = (float *)malloc(sizeof(float) * (size_t)(c->n_q * c->nh + 1));
+    double err = 0, lerr = 0;
+    lcx_status st = lcx_attention_workspace_size(&D->desc, c->n_q, &D->view, &wb);
+    CHECKF(st == LCX_OK, "%s: workspace status %d", what, (int)st);
+    work = malloc(wb + 1);
+    for (int64_t i = 0; i < D->out_len; i++) D->out[i] = SENTINEL;
+    st = lcx__attention_impl(simd, &D->desc, D->q, c->n_q, D->q_stride, D->qpos, &D->view, D->out,
+                             D->out_stride, lse, wb ? work : NULL, wb);
+    CHECKF(st == LCX_OK, "%s: status %d", what, (int)st);
+    for (int64_t t = 0; t < c->n_q; t++)
+        for (int h = 0; h < c->nh; h++) {
+            const float *o = D->out + t * D->out_stride + h * D->out_hs;
+            const double *rf = D->ref + (t * c->nh + h) * c->dv;
+            double rl = D->ref_lse[t * c->nh + h], gl = lse[t * c->nh + h];
+            for (int i = 0; i < c->dv; i++) {
+                double e = fabs((double)o[i] - rf[i]) / D->vmax;
+                if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+            }
+            if (rl == -INFINITY) {
+                if (gl != -INFINITY) lerr = INFINITY;
+            } else {
+                double e = fabs(gl - rl) / (1 + fabs(rl));
+                if (!(e <= lerr)) lerr = isnan(e) ? INFINITY : e;
+            }
+        }
+    {
+        int64_t bad = 0;
+        if (c->gap || c->qhm)
+            for (int64_t e = 0; e < D->out_len; e++)
+                if (D->out[e] != SENTINEL && !in_row(D, e)) bad++;
+        CHECKF(bad == 0, "%s: %lld elements between rows written", what, (long long)bad);
+    }
+    CHECKF(err <= 2e-5, "%s [%s] max err %.3g (rel max|v|)", what, lcx__simd_level_name(simd), err);
+    CHECKF(lerr <= 2e-5, "%s [%s] lse err %.3g", what, lcx__simd_level_name(simd), lerr);
+    free(work);
+    free(lse);
+    return err;
+}
+
+static void describe(const acase *c, char *buf, size_t n) {
+    snprintf(buf, n,
+             "nq=%lld nkv=%lld d=%d dv=%d h=%d/%d t=%d/%d causal=%d cap=%g alibi=%d sinks=%d "
+             "paged=%d(%lld) qhm=%d kvhm=%d qpos=%d kpos=%d gap=%lld nt=%d qmul=%g seed=%llu",
+             (long long)c->n_q, (long long)c->n_kv, c->d, c->dv, c->nh, c->nkv, c->kt, c->vt,
+             c->causal, (double)c->softcap, c->alibi, c->sinks, c->paged, (long long)c->page,
+             c->qhm, c->kvhm, c->qpos_mode, c->kpos_mode, (long long)c->gap, c->nt,
+             (double)c->qmul, (unsigned long long)c->seed);
+}
+
+static void check_case(const acase *c) {
+    adata D;
+    char what[512];
+    describe(c, what, sizeof what);
+    build(&D, c);
+    reference(&D);
+    for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+        if (lcx__simd_compiled(simd)) run_and_check(&D, simd, what);
+    destroy(&D);
+}
+
+static acase base_case(void) {
+    acase c;
+    memset(&c, 0, sizeof c);
+    c.d = c.dv = 64; c.nh = 4; c.nkv = 1; c.n_q = 7; c.n_kv = 100; c.nt = 1; c.qmul = 1;
+    c.seed = 1;
+    return c;
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+static void test_matches_double_reference_on_random_shapes(void) {
+    static const int64_t nqs[] = {1, 2, 7, 64, 257};
+    static const int64_t nkvs[] = {1, 63, 64, 65, 1000, 4097};
+    static const int ds[] = {64, 80, 96, 128, 256};
+    static const int gs[] = {1, 4, 8};
+    int n_cases = lcx_test_quick() ? 40 : 260;
+    lcx_t_rng r = {12345};
+    for (int k = 0; k < n_cases; k++) {
+        acase c = base_case();
+        double cost;
+        c.seed = (uint64_t)k + 1;
+        c.n_q = nqs[lcx_t_int(&r, 0, 4)];
+        c.n_kv = nkvs[lcx_t_int(&r, 0, 5)];
+        c.d = ds[lcx_t_int(&r, 0, 4)];
+        c.dv = lcx_t_int(&r, 0, 5) == 0 ? ds[lcx_t_int(&r, 0, 4)] : c.d;
+        c.nkv = (int)lcx_t_int(&r, 1, 2);
+        c.nh = c.nkv * gs[lcx_t_int(&r, 0, 2)];
+        cost = (double)c.n_q * (double)c.n_kv * c.nh * (c.d + c.dv);
+        while (cost > 2.5e7 && c.nh > 1) {
+            if (c.nkv > 1) c.nkv = 1;
+            c.nh = c.nh > 4 ? c.nh / 2 : 1;
+            if (c.nh % c.nkv) c.nh = c.nkv;
+            cost = (double)c.n_q * (double)c.n_kv * c.nh * (c.d + c.dv);
+        }
+        if (cost > 2.5e7) c.n_q = c.n_q > 64 ? 64 : c.n_q;
+        c.kt = (int)lcx_t_int(&r, 0, 2);
+        c.vt = lcx_t_int(&r, 0, 3) == 0 ? (int)lcx_t_int(&r, 0, 2) : c.kt;
+        c.causal = lcx_t_int(&r, 0, 2) != 0;
+        c.softcap = lcx_t_int(&r, 0, 4) == 0 ? (float)lcx_t_range(&r, 5, 50) : 0.0f;
+        c.alibi = lcx_t_int(&r, 0, 4) == 0;
+        c.sinks = lcx_t_int(&r, 0, 4) == 0;
+        c.paged = lcx_t_int(&r, 0, 3) == 0;
+        c.page = c.paged ? (int64_t)(lcx_t_int(&r, 0, 1) ? 16 : lcx_t_int(&r, 1, 100)) : 0;
+        c.qhm = lcx_t_int(&r, 0, 5) == 0;
+        c.kvhm = lcx_t_int(&r, 0, 5) == 0;
+        c.gap = lcx_t_int(&r, 0, 3) == 0 ? lcx_t_int(&r, 1, 9) : 0;
+        c.qpos_mode = lcx_t_int(&r, 0, 4) == 0;
+        c.kpos_mode = lcx_t_int(&r, 0, 2) == 0 ? (int)lcx_t_int(&r, 1, 3) : 0;
+        c.nt = (int)lcx_t_int(&r, 1, 2);
+        c.qmul = lcx_t_int(&r, 0, 2) == 0 ? 8.0f : 1.0f;
+        c.scale = lcx_t_int(&r, 0, 5) == 0 ? (float)lcx_t_range(&r, 0.05, 0.5) : 0.0f;
+        check_case(&c);
+    }
+}
+
+static void test_decode_shapes_all_options(void) {
+    /* the decode plan (n_q <= 8) with splits: long n_kv, GQA 4 and 8, every type */
+    int n = lcx_test_quick() ? 4 : 24;
+    lcx_t_rng r = {777};
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        c.seed = 1000 + (uint64_t)k;
+        c.n_q = lcx_t_int(&r, 1, 8);
+        c.n_kv = lcx_t_int(&r, 1, 9000);
+        c.d = c.dv = lcx_t_int(&r, 0, 1) ? 128 : 64;
+        c.nkv = (int)lcx_t_int(&r, 1, 2);
+        c.nh = c.nkv * (lcx_t_int(&r, 0, 1) ? 4 : 8);
+        c.kt = c.vt = (int)lcx_t_int(&r, 0, 2);
+        c.causal = (int)lcx_t_int(&r, 0, 1);
+        c.sinks = (int)lcx_t_int(&r, 0, 1);
+        c.alibi = lcx_t_int(&r, 0, 3) == 0;
+        c.nt = 2;
+        c.det = (int)lcx_t_int(&r, 0, 1);
+        check_case(&c);
+    }
+}
+
+static void test_extreme_logits_are_finite_and_correct(void) {
+    /* logits near +-1e4: scale 2048 on dots of order +-5, all exact in float, so the
+       only rounding is the kernel's own */
+    acase c = base_case();
+    c.n_q = 9; c.n_kv = 300; c.scale = 2048.0f; c.exact = 1; c.causal = 1; c.nh = 8; c.nkv = 2; c.nt = 2;
+    check_case(&c);
+    c.n_q = 1; c.sinks = 1;
+    check_case(&c);
+    /* ALiBi over a 128K-token distance: biases of -65536*slope */
+    c = base_case();
+    c.n_q = 3; c.n_kv = 200; c.alibi = 1; c.kpos_mode = 1; c.qpos_mode = 1; c.causal = 1;
+    check_case(&c);
+    {
+        /* every logit about -1e30 (finite): a huge ALiBi slope times distances */
+        adata D;
+        c = base_case();
+        c.n_q = 2; c.n_kv = 70; c.alibi = 1; c.causal = 1;
+        build(&D, &c);
+        for (int h = 0; h < c.nh; h++) D.slopes[h] = 1e28f;
+        reference(&D);
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+            if (lcx__simd_compiled(simd)) run_and_check(&D, simd, "logits -1e30");
+        destroy(&D);
+    }
+}
+
+static void test_empty_and_fully_masked_rows(void) {
+    for (int sinks = 0; sinks < 2; sinks++) {
+        acase c = base_case();
+        c.n_kv = 0; c.sinks = sinks;
+        check_case(&c);
+        /* queries before every key: causal masks all of them */
+        c = base_case();
+        c.sinks = sinks; c.causal = 1; c.kpos_mode = 1; c.qpos_mode = 1;
+        {
+            adata D;
+            build(&D, &c);
+            for (int64_t t = 0; t < c.n_q; t++) D.qpos[t] = D.kpos[0] - 1 - t;
+            D.qpos[1] = D.kpos[5]; /* one row sees 6 keys */
+            reference(&D);
+            for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+                if (lcx__simd_compiled(simd)) run_and_check(&D, simd, "fully masked");
+            /* fully masked rows are exactly 0 with lse -inf or the sink */
+            for (int h = 0; h < c.nh; h++) {
+                float *o = D.out + 0 * D.out_stride + h * D.out_hs;
+                CHECK(o[0] == 0.0f && o[c.dv - 1] == 0.0f);
+            }
+            destroy(&D);
+        }
+    }
+    {
+        /* n_q == 0: nothing written, OK */
+        float out = SENTINEL;
+        acase c = base_case();
+        adata D;
+        build(&D, &c);
+        CHECK(lcx_attention(&D.desc, D.q, 0, D.q_stride, NULL, &D.view, &out, 0, NULL, NULL, 0) ==
+              LCX_OK);
+        CHECK(out == SENTINEL);
+        destroy(&D);
+    }
+}
+
+/* split the keys in two disjoint views, merge with the sinks, compare to one pass */
+static void test_split_then_merge_equals_single_pass(void) {
+    int n = lcx_test_quick() ? 3 : 12;
+    lcx_t_rng r = {4242};
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        adata D;
+        int64_t n1;
+        c.seed = 50 + (uint64_t)k;
+        c.n_q = lcx_t_int(&r, 0, 1) ? lcx_t_int(&r, 1, 8) : 70;
+        c.n_kv = lcx_t_int(&r, 2, 1500);
+        c.nh = 8; c.nkv = 2; c.causal = (int)lcx_t_int(&r, 0, 1); c.sinks = 1;
+        c.kpos_mode = 1; c.qpos_mode = 1; c.kt = c.vt = (int)lcx_t_int(&r, 0, 2);
+        c.alibi = (int)lcx_t_int(&r, 0, 1); c.nt = 2;
+        build(&D, &c);
+        n1 = lcx_t_int(&r, 1, c.n_kv - 1);
+        {
+            int64_t nrow = c.n_q * c.nh;
+            float *o1 = (float *)malloc(sizeof(float) * (size_t)(D.out_len));
+            float *o2 = (float *)malloc(sizeof(float) * (size_t)(D.out_len));
+            float *l1 = (float *)malloc(sizeof(float) * (size_t)nrow);
+            float *l2 = (float *)malloc(sizeof(float) * (size_t)nrow);
+            float *lf = (float *)malloc(sizeof(float) * (size_t)nrow);
+            size_t wb = 0;
+            void *work;
+            lcx_attn_desc dd = D.desc;
+            lcx_kv_view v1 = lcx_kv_view_contiguous((lcx_dtype)c.kt, D.kbuf, D.vbuf, n1, D.ks, D.vs, D.kpos);
+            lcx_kv_view v2 = lcx_kv_view_contiguous(
+                (lcx_dtype)c.kt, (const char *)D.kbuf + (size_t)(n1 * D.ks * esz(c.kt)),
+                (const char *)D.vbuf + (size_t)(n1 * D.vs * esz(c.vt)), c.n_kv - n1, D.ks, D.vs,
+                D.kpos + n1);
+            lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wb);
+            work = malloc(wb);
+            CHECK(lcx_attention(&D.desc, D.q, c.n_q, D.q_stride, D.qpos, &D.view, D.out, D.out_stride, lf, work, wb) == LCX_OK);
+            dd.sinks = NULL;
+            CHECK(lcx_attention(&dd, D.q, c.n_q, D.q_stride, D.qpos, &v1, o1, D.out_stride, l1, work, wb) == LCX_OK);
+            CHECK(lcx_attention(&dd, D.q, c.n_q, D.q_stride, D.qpos, &v2, o2, D.out_stride, l2, work, wb) == LCX_OK);
+            CHECK(lcx_attention_merge(o1, l1, D.out_stride, o2, l2, D.out_stride, c.n_q, c.nh, c.dv, D.sinks) == LCX_OK);
+            {
+                double err = 0, lerr = 0;
+                for (int64_t t = 0; t < c.n_q; t++)
+                    for (int h = 0; h < c.nh; h++) {
+                        for (int i = 0; i < c.dv; i++) {
+                            int64_t e = t * D.out_stride + h * c.dv + i;
+                            double x = fabs((double)o1[e] - D.out[e]) / D.vmax;
+                            if (!(x <= err)) err = isnan(x) ? INFINITY : x;
+                        }
+                        if (lf[t * c.nh + h] != l1[t * c.nh + h]) {
+                            double x = fabs((double)lf[t * c.nh + h] - l1[t * c.nh + h]) /
+                                       (1.0 + fabs((double)lf[t * c.nh + h]));
+                            if (!(x <= lerr)) lerr = isnan(x) ? INFINITY : x;
+                        }
+                    }
+                CHECKF(err <= 1e-6, "split at %lld of %lld: err %.3g", (long long)n1, (long long)c.n_kv, err);
+                CHECKF(lerr <= 1e-6, "lse rel err %.3g", lerr);
+            }
+            free(o1); free(o2); free(l1); free(l2); free(lf); free(work);
+        }
+        destroy(&D);
+    }
+}
+
+static void test_merge_rules(void) {
+    /* -inf partials; both -inf; sinks folded once */
+    float out[4] = {1, 2, 3, 4}, part[4] = {5, 6, 7, 8}, lse[2], plse[2], sinks[2] = {0.5f, -INFINITY};
+    lse[0] = -INFINITY; plse[0] = 1.0f;       /* head 0: only part */
+    lse[1] = -INFINITY; plse[1] = -INFINITY;  /* head 1: nothing */
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 2, 2, NULL) == LCX_OK);
+    CHECK(out[0] == 5 && out[1] == 6 && lse[0] == 1.0f);
+    CHECK(out[2] == 0 && out[3] == 0 && lse[1] == -INFINITY);
+    /* equal lse: the average; lse + log 2 */
+    out[0] = 1; out[1] = 3; lse[0] = 0.25f; part[0] = 3; part[1] = 5; plse[0] = 0.25f;
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 2, NULL) == LCX_OK);
+    CHECK_NEAR(out[0], 2.0, 1e-6);
+    CHECK_NEAR(out[1], 4.0, 1e-6);
+    CHECK_NEAR(lse[0], 0.25 + log(2.0), 1e-6);
+    /* sinks: out *= l/(l + e^sink), lse = log(e^lse + e^sink); -inf partial with a sink */
+    out[0] = 2; out[1] = 4; lse[0] = 0.0f; plse[0] = -INFINITY;
+    out[2] = 9; out[3] = 9; lse[1] = -INFINITY; plse[1] = -INFINITY;
+    {
+        float sk2[2] = {0.5f, 0.75f};
+        CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 2, 2, sk2) == LCX_OK);
+        CHECK_NEAR(out[0], 2.0 / (1.0 + exp(0.5)), 1e-6);
+        CHECK_NEAR(lse[0], log(1.0 + exp(0.5)), 1e-6);
+        CHECK(out[2] == 0 && out[3] == 0);
+        CHECK_NEAR(lse[1], 0.75, 1e-7);
+    }
+    (void)sinks;
+}
+
+static void test_deterministic_is_bit_identical_across_threads_and_work(void) {
+    int n = lcx_test_quick() ? 2 : 6;
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        adata D;
+        c.seed = 900 + (uint64_t)k;
+        c.n_q = k % 3 == 2 ? 100 : 1 + k % 4;
+        c.n_kv = 3000 + 1234 * k;
+        c.nh = 8; c.nkv = k % 2 ? 1 : 2; c.det = 1; c.kt = c.vt = k % 3; c.causal = k & 1;
+        build(&D, &c);
+        {
+            size_t w1 = 0, w2 = 0;
+            int64_t nrow = c.n_q * c.nh;
+            float *o1 = (float *)malloc(sizeof(float) * (size_t)D.out_len);
+            float *o2 = (float *)malloc(sizeof(float) * (size_t)D.out_len);
+            float *o3 = (float *)malloc(sizeof(float) * (size_t)D.out_len);
+            float *l1 = (float *)malloc(sizeof(float) * (size_t)nrow);
+            float *l2 = (float *)malloc(sizeof(float) * (size_t)nrow);
+            float *l3 = (float *)malloc(sizeof(float) * (size_t)nrow);
+            lcx_attn_desc d1 = D.desc, d2 = D.desc;
+            void *wk1, *wk2;
+            d1.n_threads = 1; d2.n_threads = 2;
+            lcx_attention_workspace_size(&d1, c.n_q, &D.view, &w1);
+            lcx_attention_workspace_size(&d2, c.n_q, &D.view, &w2);
+            wk1 = malloc(w1); wk2 = malloc(w2 * 2 + 1000);
+            CHECK(lcx_attention(&d1, D.q, c.n_q, D.q_stride, NULL, &D.view, o1, D.out_stride, l1, wk1, w1) == LCX_OK);
+            CHECK(lcx_attention(&d2, D.q, c.n_q, D.q_stride, NULL, &D.view, o2, D.out_stride, l2, wk2, w2) == LCX_OK);
+            CHECK(lcx_attention(&d2, D.q, c.n_q, D.q_stride, NULL, &D.view, o3, D.out_stride, l3, (char *)wk2 + 3, w2 * 2 + 900) == LCX_OK);
+            CHECKF(memcmp(o1, o2, sizeof(float) * (size_t)D.out_len) == 0, "case %d: 1 vs 2 threads", k);
+            CHECKF(memcmp(l1, l2, sizeof(float) * (size_t)nrow) == 0, "case %d: lse", k);
+            CHECKF(memcmp(o1, o3, sizeof(float) * (size_t)D.out_len) == 0, "case %d: larger work", k);
+            CHECKF(memcmp(l1, l3, sizeof(float) * (size_t)nrow) == 0, "case %d: lse larger work", k);
+            free(o1); free(o2); free(o3); free(l1); free(l2); free(l3); free(wk1); free(wk2);
+        }
+        destroy(&D);
+    }
+}
+
+static void test_workspace_sizes(void) {
+    acase c = base_case();
+    adata D;
+    size_t wb = 0, wmin = 0;
+    c.n_q = 1; c.n_kv = 6000; c.nh = 4; c.nkv = 1; c.nt = 2; c.sinks = 1;
+    build(&D, &c);
+    reference(&D);
+    CHECK(lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wb) == LCX_OK);
+    CHECK(wb > 0);
+    {
+        char *work = (char *)malloc(wb + 64);
+        float *lse = (float *)malloc(sizeof(float) * 4);
+        /* exact size at any alignment works; each smaller size either works (fewer
+           splits or threads, same answer to rounding) or says LCX_ERR_WORKSPACE */
+        for (int off = 0; off < 3; off++) {
+            CHECK(lcx_attention(&D.desc, D.q, 1, D.q_stride, NULL, &D.view, D.out, D.out_stride, lse, work + off, wb) == LCX_OK);
+            for (int i = 0; i < c.dv; i++) CHECK(fabs(D.out[i] - D.ref[i]) <= 2e-5 * D.vmax);
+        }
+        {
+            size_t lo = 0, hi = wb; /* find the smallest size that works */
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                lcx_status st = lcx_attention(&D.desc, D.q, 1, D.q_stride, NULL, &D.view, D.out, D.out_stride, lse, work, mid);
+                CHECK(st == LCX_OK || st == LCX_ERR_WORKSPACE);
+                if (st == LCX_OK) hi = mid; else lo = mid + 1;
+            }
+            wmin = lo;
+            CHECK(wmin > 0 && wmin < wb); /* splits can shrink */
+            for (int i = 0; i < 4; i++) D.out[i] = SENTINEL;
+            CHECK(lcx_attention(&D.desc, D.q, 1, D.q_stride, NULL, &D.view, D.out, D.out_stride, lse, work, wmin - 1) == LCX_ERR_WORKSPACE);
+            CHECK(D.out[0] == SENTINEL);
+            CHECK(lcx_attention(&D.desc, D.q, 1, D.q_stride, NULL, &D.view, D.out, D.out_stride, lse, NULL, 0) == LCX_ERR_WORKSPACE);
+            CHECK(lcx_attention(&D.desc, D.q, 1, D.q_stride, NULL, &D.view, D.out, D.out_stride, lse, work, wmin) == LCX_OK);
+            for (int i = 0; i < c.dv; i++) CHECK(fabs(D.out[i] - D.ref[i]) <= 2e-5 * D.vmax);
+        }
+        free(work);
+        free(lse);
+    }
+    /* n_kv == 0: size 0 and NULL work allowed */
+    {
+        lcx_kv_view e = lcx_kv_view_contiguous(LCX_F32, NULL, NULL, 0, 0, 0, NULL);
+        CHECK(lcx_attention_workspace_size(&D.desc, 1, &e, &wb) == LCX_OK && wb == 0);
+    }
+    destroy(&D);
+}
+
+static void test_key_probs_match_reference(void) {
+    int n = lcx_test_quick() ? 2 : 6;
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        adata D;
+        float *kp;
+        c.seed = 300 + (uint64_t)k;
+        c.n_q = k % 2 ? 3 : 40; c.n_kv = 700 + 100 * k; c.nh = 8; c.nkv = 2; c.causal = 1;
+        c.sinks = k & 1; c.alibi = k == 2; c.kt = c.vt = k % 3; c.nt = 2; c.qmul = 4;
+        build(&D, &c);
+        reference(&D);
+        kp = (float *)malloc(sizeof(float) * (size_t)(c.nkv * c.n_kv));
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+            size_t wb = 0;
+            void *work;
+            double err = 0;
+            if (!lcx__simd_compiled(simd)) continue;
+            for (int64_t i = 0; i < c.nkv * c.n_kv; i++) kp[i] = 0.5f; /* it adds */
+            D.desc.key_probs = kp;
+            lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wb);
+            work = malloc(wb);
+            CHECK(lcx__attention_impl(simd, &D.desc, D.q, c.n_q, D.q_stride, D.qpos, &D.view, D.out, D.out_stride, NULL, work, wb) == LCX_OK);
+            D.desc.key_probs = NULL;
+            /* reference: probabilities recomputed from the reference lse */
+            {
+                int G = c.nh / c.nkv;
+                double scale = 1.0 / sqrt((double)c.d);
+                scale = (double)(float)scale;
+                for (int kvh = 0; kvh < c.nkv; kvh++)
+                    for (int64_t j = 0; j < c.n_kv; j++) {
+                        double sum = 0.5;
+                        for (int64_t t = 0; t < c.n_q; t++)
+                            for (int g = 0; g < G; g++) {
+                                int h = kvh * G + g;
+                                int64_t qp = ref_qpos(&D, t), kpp = ref_kpos(&D, j);
+                                double x = 0;
+                                if (kpp > qp) continue;
+                                for (int i = 0; i < c.d; i++) x += (double)D.q[t * D.q_stride + h * D.q_hs + i] * D.kd[(j * c.nkv + kvh) * c.d + i];
+                                x *= scale;
+                                if (D.slopes) x += D.slopes[h] * (double)(kpp - qp);
+                                sum += exp(x - D.ref_lse[t * c.nh + h]);
+                            }
+                        double e = fabs(sum - kp[kvh * c.n_kv + j]) / (1.0 + sum);
+                        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+                    }
+            }
+            CHECKF(err <= 2e-5, "key_probs case %d [%s]: err %.3g", k, lcx__simd_level_name(simd), err);
+            free(work);
+        }
+        free(kp);
+        destroy(&D);
+    }
+}
+
+/* every bad input: the status, and nothing written anywhere */
+static void test_validation_writes_nothing(void) {
+    acase c = base_case();
+    adata D;
+    size_t wb = 0;
+    char *work;
+    float lse[64];
+    float kp[4 * 200];
+    c.n_q = 3; c.n_kv = 100; c.nh = 4; c.nkv = 2;
+    build(&D, &c);
+    lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wb);
+    work = (char *)malloc(wb + 64);
+#define EXPECT_ERR(status, desc_, q_, nq_, qs_, view_, out_, os_, work_, wb_)                   \
+    do {                                                                                     \
+        float *ob_ = (float *)malloc(sizeof(float) * (size_t)D.out_len);                     \
+        float lb_[64], kb_[4 * 200];                                                         \
+        char *wcopy_ = (char *)malloc(wb + 64);                                              \
+        lcx_status st_;                                                                      \
+        for (int64_t i_ = 0; i_ < D.out_len; i_++) D.out[i_] = SENTINEL;                    \
+        for (int i_ = 0; i_ < 64; i_++) lse[i_] = -7.0f;                                     \
+        for (int i_ = 0; i_ < 800; i_++) kp[i_] = 3.0f;                                      \
+        memset(work, 0x5A, wb + 64);                                                         \
+        memcpy(ob_, D.out, sizeof(float) * (size_t)D.out_len);                               \
+        memcpy(lb_, lse, sizeof lse);                                                        \
+        memcpy(kb_, kp, sizeof kp);                                                          \
+        memcpy(wcopy_, work, wb + 64);                                                       \
+        st_ = lcx_attention(desc_, q_, nq_, qs_, NULL, view_, out_, os_, lse, work_, wb_);   \
+        CHECKF(st_ == (status), "line %d: status %d, want %d", __LINE__, (int)st_, (int)(status)); \
+        CHECKF(memcmp(ob_, D.out, sizeof(float) * (size_t)D.out_len) == 0, "line %d: out written", __LINE__); \
+        CHECKF(memcmp(lb_, lse, sizeof lse) == 0, "line %d: lse written", __LINE__);       \
+        CHECKF(memcmp(kb_, kp, sizeof kp) == 0, "line %d: key_probs written", __LINE__);   \
+        CHECKF(memcmp(wcopy_, work, wb + 64) == 0, "line %d: work written", __LINE__);     \
+        free(ob_); free(wcopy_);                                                             \
+    } while (0)
+    {
+        lcx_attn_desc d = D.desc;
+        lcx_kv_view v = D.view, v2;
+        const float *q = D.q;
+        float *o = D.out;
+        int64_t qs = D.q_stride, os = D.out_stride, nq = c.n_q;
+        d.key_probs = kp;
+        /* sanity: valid call passes (and does write) */
+        {
+            lcx_status st = lcx_attention(&d, q, nq, qs, NULL, &v, o, os, lse, work, wb);
+            CHECK(st == LCX_OK);
+        }
+#define BAD_DESC(field, value, status)                                                       \
+    do {                                                                                     \
+        lcx_attn_desc bd_ = d;                                                               \
+        bd_.field = value;                                                                   \
+        EXPECT_ERR(status, &bd_, q, nq, qs, &v, o, os, work, wb);                            \
+    } while (0)
+        BAD_DESC(head_dim, 63, LCX_ERR_INVALID_ARG);
+        BAD_DESC(head_dim, 0, LCX_ERR_INVALID_ARG);
+        BAD_DESC(head_dim, 258, LCX_ERR_INVALID_ARG);
+        BAD_DESC(head_dim, -64, LCX_ERR_INVALID_ARG);
+        BAD_DESC(v_head_dim, 33, LCX_ERR_INVALID_ARG);
+        BAD_DESC(v_head_dim, 260, LCX_ERR_INVALID_ARG);
+        BAD_DESC(v_head_dim, -2, LCX_ERR_INVALID_ARG);
+        BAD_DESC(n_heads, 3, LCX_ERR_INVALID_ARG);
+        BAD_DESC(n_heads, 0, LCX_ERR_INVALID_ARG);
+        BAD_DESC(n_kv_heads, 0, LCX_ERR_INVALID_ARG);
+        BAD_DESC(n_kv_heads, 3, LCX_ERR_INVALID_ARG);
+        BAD_DESC(scale, NAN, LCX_ERR_INVALID_ARG);
+        BAD_DESC(scale, INFINITY, LCX_ERR_INVALID_ARG);
+        BAD_DESC(softcap, NAN, LCX_ERR_INVALID_ARG);
+        BAD_DESC(softcap, -1.0f, LCX_ERR_INVALID_ARG);
+        BAD_DESC(softcap, INFINITY, LCX_ERR_INVALID_ARG);
+        BAD_DESC(n_threads, -1, LCX_ERR_INVALID_ARG);
+        BAD_DESC(q_head_stride, -1, LCX_ERR_INVALID_ARG);
+        BAD_DESC(q_head_stride, 10, LCX_ERR_INVALID_ARG);   /* < head_dim */
+        BAD_DESC(out_head_stride, 63, LCX_ERR_INVALID_ARG);
+        BAD_DESC(out_head_stride, -64, LCX_ERR_INVALID_ARG);
+        BAD_DESC(pattern, (const struct lcx_sparse_pattern *)(const void *)kp, LCX_ERR_UNSUPPORTED);
+        {
+            float bad_slopes[4] = {0.5f, NAN, 0.1f, 0.1f}, bad_sinks[4] = {0, 0, NAN, 0};
+            float inf_slopes[4] = {0.5f, INFINITY, 0.1f, 0.1f};
+            BAD_DESC(alibi_slopes, bad_slopes, LCX_ERR_INVALID_ARG);
+            BAD_DESC(alibi_slopes, inf_slopes, LCX_ERR_INVALID_ARG);
+            BAD_DESC(sinks, bad_sinks, LCX_ERR_INVALID_ARG);
+        }
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, NULL, q, nq, qs, &v, o, os, work, wb);
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, NULL, nq, qs, &v, o, os, work, wb);
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, NULL, o, os, work, wb);
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v, NULL, os, work, wb);
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, -1, qs, &v, o, os, work, wb);
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, 64, &v, o, os, work, wb);      /* < row */
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, -256, &v, o, os, work, wb);
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v, o, 100, work, wb);
+        EXPECT_ERR(LCX_ERR_WORKSPACE, &d, q, nq, qs, &v, o, os, work, 100);
+        EXPECT_ERR(LCX_ERR_WORKSPACE, &d, q, nq, qs, &v, o, os, NULL, 0);
+        /* views */
+        v2 = v; v2.n_kv = -1;
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        v2 = v; v2.k = NULL;
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        v2 = v; v2.v = NULL;
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        v2 = v; v2.k_stride = 100; /* < 2 heads * 64 */
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        v2 = v; v2.v_stride = 127;
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        v2 = v; v2.k_stride = -128;
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        v2 = v; v2.k_head_stride = 32;
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        v2 = v; v2.k_type = 7;
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        memset(&v2, 0, sizeof v2); /* not made by a constructor */
+        EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        {
+            const void *kpg[4], *vpg[4];
+            int64_t pt = 30; /* 4 pages for 100 keys */
+            for (int p = 0; p < 4; p++) {
+                kpg[p] = (const char *)D.kbuf + (size_t)(p * pt * D.ks * 4);
+                vpg[p] = (const char *)D.vbuf + (size_t)(p * pt * D.vs * 4);
+            }
+            v2 = lcx_kv_view_paged(LCX_F32, kpg, vpg, pt, c.n_kv, D.ks, D.vs, NULL);
+            {
+                lcx_status st = lcx_attention(&d, q, nq, qs, NULL, &v2, o, os, lse, work, wb);
+                CHECK(st == LCX_OK);
+            }
+            kpg[3] = NULL;
+            EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+            kpg[3] = kpg[2];
+            vpg[2] = NULL;
+            EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+            vpg[2] = vpg[1];
+            v2 = lcx_kv_view_paged(LCX_F32, kpg, vpg, 0, c.n_kv, D.ks, D.vs, NULL);
+            EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+            v2 = lcx_kv_view_paged(LCX_F32, kpg, vpg, -5, c.n_kv, D.ks, D.vs, NULL);
+            EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+            v2 = lcx_kv_view_paged(LCX_F32, NULL, vpg, pt, c.n_kv, D.ks, D.vs, NULL);
+            EXPECT_ERR(LCX_ERR_INVALID_ARG, &d, q, nq, qs, &v2, o, os, work, wb);
+        }
+        /* modifiers */
+        v2 = v;
+        CHECK(lcx_kv_view_set_head_strides(&v2, -1, 0) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_kv_view_set_head_strides(NULL, 0, 0) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_kv_view_set_types(&v2, (lcx_dtype)9, LCX_F32) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_kv_view_set_types(NULL, LCX_F32, LCX_F32) == LCX_ERR_INVALID_ARG);
+        CHECK(memcmp(&v2, &v, sizeof v) == 0);
+        /* workspace query validates too and leaves *bytes alone */
+        {
+            size_t b = 777;
+            lcx_attn_desc bd = d;
+            bd.head_dim = 7;
+            CHECK(lcx_attention_workspace_size(&bd, 3, &v, &b) == LCX_ERR_INVALID_ARG && b == 777);
+            CHECK(lcx_attention_workspace_size(&d, -3, &v, &b) == LCX_ERR_INVALID_ARG && b == 777);
+            CHECK(lcx_attention_workspace_size(&d, 3, &v, NULL) == LCX_ERR_INVALID_ARG);
+        }
+        /* merge validation */
+        {
+            float mo[8] = {1, 2, 3, 4, 5, 6, 7, 8}, ml[2] = {0, 0}, mo0[8], ml0[2];
+            float nan_sink[2] = {NAN, 0};
+            memcpy(mo0, mo, sizeof mo); memcpy(ml0, ml, sizeof ml);
+            CHECK(lcx_attention_merge(mo, ml, 4, mo, ml, 4, 2, 1, 3, NULL) == LCX_ERR_INVALID_ARG);
+            CHECK(lcx_attention_merge(mo, ml, 4, mo, ml, 4, 2, 2, 4, NULL) == LCX_ERR_INVALID_ARG);
+            CHECK(lcx_attention_merge(mo, ml, 4, mo, ml, 4, 2, 0, 4, NULL) == LCX_ERR_INVALID_ARG);
+            CHECK(lcx_attention_merge(mo, ml, 4, mo, ml, 4, -1, 1, 4, NULL) == LCX_ERR_INVALID_ARG);
+            CHECK(lcx_attention_merge(mo, NULL, 4, mo, ml, 4, 2, 1, 4, NULL) == LCX_ERR_INVALID_ARG);
+            CHECK(lcx_attention_merge(mo, ml, 4, mo, ml, 4, 2, 2, 2, nan_sink) == LCX_ERR_INVALID_ARG);
+            CHECK(memcmp(mo, mo0, sizeof mo) == 0 && memcmp(ml, ml0, sizeof ml) == 0);
+            CHECK(lcx_attention_merge(NULL, NULL, 0, NULL, NULL, 0, 0, 1, 2, NULL) == LCX_OK);
+        }
+    }
+#undef BAD_DESC
+#undef EXPECT_ERR
+    free(work);
+    destroy(&D);
+}
+
+/* the exp used by the vector kernels: relative error against exp() */
+static void test_vector_exp_accuracy(void) {
+    double worst = 0;
+    for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+        if (!lcx__simd_compiled(simd)) continue;
+        worst = 0;
+        for (int i = 0; i <= 200000; i++) {
+            float x = -87.0f + 88.0f * (float)i / 200000.0f, y = lcx__attn_exp_level(simd, x);
+            double e = fabs((double)y - exp((double)x)) / exp((double)x);
+            if (e > worst) worst = e;
+        }
+        CHECKF(worst <= 2.5e-7, "[%s] exp rel err %.3g", lcx__simd_level_name(simd), worst);
+        CHECK(lcx__attn_exp_level(simd, -INFINITY) == 0.0f);
+        CHECK(lcx__attn_exp_level(simd, -1e30f) == 0.0f);
+        CHECK(lcx__attn_exp_level(simd, -100.0f) == 0.0f);
+        CHECK(lcx__attn_exp_level(simd, 0.0f) == 1.0f);
+    }
+}
+
+int main(void) {
+    RUN(test_vector_exp_accuracy);
+    RUN(test_validation_writes_nothing);
+    RUN(test_merge_rules);
+    RUN(test_empty_and_fully_masked_rows);
+    RUN(test_extreme_logits_are_finite_and_correct);
+    RUN(test_workspace_sizes);
+    RUN(test_split_then_merge_equals_single_pass);
+    RUN(test_deterministic_is_bit_identical_across_threads_and_work);
+    RUN(test_key_probs_match_reference);
+    RUN(test_decode_shapes_all_options);
+    RUN(test_matches_double_reference_on_random_shapes);
+    return lcx_test_summary();
+}
