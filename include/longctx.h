@@ -253,12 +253,17 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * they need none of this.
  *
  * Precision: frequencies are computed in double, and every angle p * f_i is
- * formed in double and reduced by the C library's sin/cos, so positions up to
+ * formed in double; its cos and sin are evaluated in double (an exact Cody-Waite
+ * reduction by pi/2 and polynomials, within 1e-13 of libm, vectorised; libm's
+ * sin/cos for |angle| >= 2^31) and only then rounded to float. Positions up to
  * 2^31 and beyond stay within ~1e-6 of an exact rotation. (A float product
- * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.)
+ * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.) Build the
+ * implementation without -ffast-math: it lets the compiler reorder the exact
+ * reduction and drop NaN checks.
  *
  * Speed and threads: per token the rotary_dim/2 cos/sin values are computed once
- * and shared by all heads, which rotate with AVX2/AVX-512 where compiled. Calls
+ * (4 or 8 at a time) and shared by all heads, which rotate with AVX2/AVX-512
+ * where compiled, so the work streams at memory speed. Calls
  * with enough work (about 64K rotated elements) split tokens across cfg.n_threads
  * OpenMP threads; results are bit-identical for any thread count.
  *
