@@ -339,7 +339,7 @@ typedef struct lcx_rope_config {
     int n_threads;                /* apply/shift/rerotate; 0: OpenMP default, 1: serial */
 } lcx_rope_config;
 
-/* A RoPE state: plain data (about 4.4 KiB), copyable with memcpy or `=`; only
+/* A RoPE state: plain data (about 4.2 KiB), copyable with memcpy or `=`; only
    `clex` points outside it. Fill it with lcx_rope_init; read it through the
    functions below (the fields are visible so a copy can be inspected). */
 typedef struct lcx_rope {
