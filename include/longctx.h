@@ -357,7 +357,8 @@ typedef struct lcx_rope {
 /* Validate cfg, resolve its defaults and compute the frequencies for seq_len 0
    (DEFAULT-like for DYNAMIC_NTK, the short factors for LONGROPE, t = 1 for CLEX).
    Errors: LCX_ERR_INVALID_ARG for NULL rope or cfg, an unknown type or layout, and
-   any field outside the range the table above gives for the type. On error *rope is left exactly as it was. */
+   any field outside the range the table above gives for the type. On error
+   *rope is left exactly as it was. */
 LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg);
 
 /* Set the current sequence length L (the number of tokens the model sees now,
@@ -400,8 +401,10 @@ LCXDEF lcx_status lcx_rope_apply(const lcx_rope *rope, float *x, int64_t n_token
    rotated (by lcx_rope_apply with this rope) at position p to p + delta[t], e.g.
    after evicting part of a cache (context shift). Rotations compose exactly, so
    shift(d) after apply(p) equals apply(p + d) up to float rounding. delta may be
-   negative (any int64; p + delta is the caller's business). Shapes and errors
-   as lcx_rope_apply; delta is required when n_tokens > 0. */
+   negative (any int64; p + delta is the caller's business). The rotation uses
+   this rope's current frequencies: for DYNAMIC_NTK, LONGROPE and CLEX shift with
+   the state the keys were rotated with (then lcx_rope_rerotate if it changed).
+   Shapes and errors as lcx_rope_apply; delta is required when n_tokens > 0. */
 LCXDEF lcx_status lcx_rope_shift(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
                                  int64_t token_stride, const int64_t *delta);
 
