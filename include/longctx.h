@@ -1297,17 +1297,17 @@ LCX__STATIC void lcx__rope_rotate_simd(int simd, float *x, int n_heads, int head
     }
 }
 
-/* One token: angles p * f_i in double (f = freq, or the difference of two
-   frequency sets for rerotate), cos/sin in double times `scale`, rounded to float
-   into the table, then every head. */
-LCX__STATIC void lcx__rope_token(float *x, int n_heads, int head_dim, int rd, int layout,
-                                 const double *freq, const double *freq_sub, double p,
-                                 double scale, int simd) {
-    float c[LCX_ROPE_MAX_HEAD_DIM], s[LCX_ROPE_MAX_HEAD_DIM];
-    const int n = rd / 2;
+/* ---- cos/sin tables -----------------------------------------------------------
+   For one token: angle a_i = p * f_i (or p * (f_i - fsub_i) for rerotate) in
+   double, cos/sin by lcx__sincos's method, times `scale`, rounded to float. HALF
+   writes c[i], s[i] for i < n; INTERLEAVED writes c[2i] = c[2i+1], s likewise.
+   The vector versions use the same reduction and polynomials, 4 or 8 angles at a
+   time; a group with an angle outside +-2^31 goes through the scalar code. */
+LCX__STATIC void lcx__rope_table_ref(const double *f, const double *fsub, double p, double scale,
+                                     int n, int layout, float *c, float *s, int i0) {
     int i;
-    for (i = 0; i < n; i++) {
-        const double a = freq_sub ? p * (freq[i] - freq_sub[i]) : p * freq[i];
+    for (i = i0; i < n; i++) {
+        const double a = fsub ? p * (f[i] - fsub[i]) : p * f[i];
         double sd, cd;
         float cv, sv;
         lcx__sincos(a, &sd, &cd);
@@ -1321,6 +1321,158 @@ LCX__STATIC void lcx__rope_token(float *x, int n_heads, int head_dim, int rd, in
             s[2 * i] = s[2 * i + 1] = sv;
         }
     }
+}
+
+#ifdef LCX__HAVE_AVX2
+LCX__STATIC void lcx__rope_table_avx2(const double *f, const double *fsub, double p, double scale,
+                                      int n, int layout, float *c, float *s) {
+    const __m256d vp = _mm256_set1_pd(p), vscale = _mm256_set1_pd(scale);
+    const __m256d two_over_pi = _mm256_set1_pd(0x1.45f306dc9c883p-1), magic = _mm256_set1_pd(0x1.8p52);
+    const __m256d p1 = _mm256_set1_pd(0x1.921fbp+0), p2 = _mm256_set1_pd(0x1.5110bp-22);
+    const __m256d p3 = _mm256_set1_pd(0x1.18469p-44), p4 = _mm256_set1_pd(0x1.13198a2e03707p-65);
+    const __m256d lim = _mm256_set1_pd(2147483648.0), absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFLL));
+    const __m256i one = _mm256_set1_epi64x(1), two = _mm256_set1_epi64x(2);
+    int i;
+    for (i = 0; i + 4 <= n; i += 4) {
+        __m256d a = _mm256_loadu_pd(f + i), kk, k, r, r2, sn, cs, s0, c0;
+        __m256i bits, odd;
+        if (fsub) a = _mm256_sub_pd(a, _mm256_loadu_pd(fsub + i));
+        a = _mm256_mul_pd(vp, a);
+        if (_mm256_movemask_pd(_mm256_cmp_pd(_mm256_and_pd(a, absmask), lim, _CMP_LT_OQ)) != 0xF) {
+            lcx__rope_table_ref(f, fsub, p, scale, i + 4, layout, c, s, i);
+            continue;
+        }
+        kk = _mm256_fmadd_pd(a, two_over_pi, magic); /* k + 1.5*2^52: k in the low bits */
+        k = _mm256_sub_pd(kk, magic);
+        bits = _mm256_castpd_si256(kk);
+        r = _mm256_fnmadd_pd(k, p1, a);
+        r = _mm256_fnmadd_pd(k, p2, r);
+        r = _mm256_fnmadd_pd(k, p3, r);
+        r = _mm256_fnmadd_pd(k, p4, r);
+        r2 = _mm256_mul_pd(r, r);
+        sn = _mm256_fmadd_pd(r2, _mm256_set1_pd(0x1.6124613a86d09p-33), _mm256_set1_pd(-0x1.ae64567f544e4p-26));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(0x1.71de3a556c734p-19));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(-0x1.a01a01a01a01ap-13));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(0x1.1111111111111p-7));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(-0x1.5555555555555p-3));
+        sn = _mm256_fmadd_pd(_mm256_mul_pd(r, r2), sn, r);
+        cs = _mm256_fmadd_pd(r2, _mm256_set1_pd(-0x1.93974a8c07c9dp-37), _mm256_set1_pd(0x1.1eed8eff8d898p-29));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(-0x1.27e4fb7789f5cp-22));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(0x1.a01a01a01a01ap-16));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(-0x1.6c16c16c16c17p-10));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(0x1.5555555555555p-5));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(-0.5));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(1.0));
+        odd = _mm256_cmpeq_epi64(_mm256_and_si256(bits, one), one);
+        s0 = _mm256_blendv_pd(sn, cs, _mm256_castsi256_pd(odd));
+        c0 = _mm256_blendv_pd(cs, sn, _mm256_castsi256_pd(odd));
+        /* sign of sin: q & 2; of cos: (q + 1) & 2; moved to bit 63 */
+        s0 = _mm256_xor_pd(s0, _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_and_si256(bits, two), 62)));
+        c0 = _mm256_xor_pd(c0, _mm256_castsi256_pd(_mm256_slli_epi64(
+                                   _mm256_and_si256(_mm256_add_epi64(bits, one), two), 62)));
+        {
+            const __m128 cf = _mm256_cvtpd_ps(_mm256_mul_pd(vscale, c0));
+            const __m128 sf = _mm256_cvtpd_ps(_mm256_mul_pd(vscale, s0));
+            if (layout == LCX_ROPE_HALF) {
+                _mm_storeu_ps(c + i, cf);
+                _mm_storeu_ps(s + i, sf);
+            } else {
+                _mm_storeu_ps(c + 2 * i, _mm_unpacklo_ps(cf, cf));
+                _mm_storeu_ps(c + 2 * i + 4, _mm_unpackhi_ps(cf, cf));
+                _mm_storeu_ps(s + 2 * i, _mm_unpacklo_ps(sf, sf));
+                _mm_storeu_ps(s + 2 * i + 4, _mm_unpackhi_ps(sf, sf));
+            }
+        }
+    }
+    lcx__rope_table_ref(f, fsub, p, scale, n, layout, c, s, i);
+}
+#endif
+
+#ifdef LCX__HAVE_AVX512
+LCX__STATIC void lcx__rope_table_avx512(const double *f, const double *fsub, double p,
+                                        double scale, int n, int layout, float *c, float *s) {
+    const __m512d vp = _mm512_set1_pd(p), vscale = _mm512_set1_pd(scale);
+    const __m512d two_over_pi = _mm512_set1_pd(0x1.45f306dc9c883p-1), magic = _mm512_set1_pd(0x1.8p52);
+    const __m512d p1 = _mm512_set1_pd(0x1.921fbp+0), p2 = _mm512_set1_pd(0x1.5110bp-22);
+    const __m512d p3 = _mm512_set1_pd(0x1.18469p-44), p4 = _mm512_set1_pd(0x1.13198a2e03707p-65);
+    const __m512d lim = _mm512_set1_pd(2147483648.0);
+    const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
+    int i;
+    for (i = 0; i + 8 <= n; i += 8) {
+        __m512d a = _mm512_loadu_pd(f + i), kk, k, r, r2, sn, cs, s0, c0;
+        __m512i bits;
+        __mmask8 odd;
+        if (fsub) a = _mm512_sub_pd(a, _mm512_loadu_pd(fsub + i));
+        a = _mm512_mul_pd(vp, a);
+        if (_mm512_cmp_pd_mask(_mm512_abs_pd(a), lim, _CMP_LT_OQ) != 0xFF) {
+            lcx__rope_table_ref(f, fsub, p, scale, i + 8, layout, c, s, i);
+            continue;
+        }
+        kk = _mm512_fmadd_pd(a, two_over_pi, magic);
+        k = _mm512_sub_pd(kk, magic);
+        bits = _mm512_castpd_si512(kk);
+        r = _mm512_fnmadd_pd(k, p1, a);
+        r = _mm512_fnmadd_pd(k, p2, r);
+        r = _mm512_fnmadd_pd(k, p3, r);
+        r = _mm512_fnmadd_pd(k, p4, r);
+        r2 = _mm512_mul_pd(r, r);
+        sn = _mm512_fmadd_pd(r2, _mm512_set1_pd(0x1.6124613a86d09p-33), _mm512_set1_pd(-0x1.ae64567f544e4p-26));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(0x1.71de3a556c734p-19));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(-0x1.a01a01a01a01ap-13));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(0x1.1111111111111p-7));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(-0x1.5555555555555p-3));
+        sn = _mm512_fmadd_pd(_mm512_mul_pd(r, r2), sn, r);
+        cs = _mm512_fmadd_pd(r2, _mm512_set1_pd(-0x1.93974a8c07c9dp-37), _mm512_set1_pd(0x1.1eed8eff8d898p-29));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(-0x1.27e4fb7789f5cp-22));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(0x1.a01a01a01a01ap-16));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(-0x1.6c16c16c16c17p-10));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(0x1.5555555555555p-5));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(-0.5));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(1.0));
+        odd = _mm512_test_epi64_mask(bits, one);
+        s0 = _mm512_mask_blend_pd(odd, sn, cs);
+        c0 = _mm512_mask_blend_pd(odd, cs, sn);
+        s0 = _mm512_castsi512_pd(_mm512_xor_si512(_mm512_castpd_si512(s0),
+                                                  _mm512_slli_epi64(_mm512_and_si512(bits, two), 62)));
+        c0 = _mm512_castsi512_pd(_mm512_xor_si512(
+            _mm512_castpd_si512(c0),
+            _mm512_slli_epi64(_mm512_and_si512(_mm512_add_epi64(bits, one), two), 62)));
+        {
+            const __m256 cf = _mm512_cvtpd_ps(_mm512_mul_pd(vscale, c0));
+            const __m256 sf = _mm512_cvtpd_ps(_mm512_mul_pd(vscale, s0));
+            if (layout == LCX_ROPE_HALF) {
+                _mm256_storeu_ps(c + i, cf);
+                _mm256_storeu_ps(s + i, sf);
+            } else {
+                const __m512i dup = _mm512_set_epi32(7, 7, 6, 6, 5, 5, 4, 4, 3, 3, 2, 2, 1, 1, 0, 0);
+                _mm512_storeu_ps(c + 2 * i, _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(cf)));
+                _mm512_storeu_ps(s + 2 * i, _mm512_permutexvar_ps(dup, _mm512_castps256_ps512(sf)));
+            }
+        }
+    }
+    lcx__rope_table_ref(f, fsub, p, scale, n, layout, c, s, i);
+}
+#endif
+
+LCX__STATIC void lcx__rope_table_simd(int simd, const double *f, const double *fsub, double p,
+                                      double scale, int n, int layout, float *c, float *s) {
+    switch (simd) {
+#ifdef LCX__HAVE_AVX512
+    case LCX__SIMD_AVX512: lcx__rope_table_avx512(f, fsub, p, scale, n, layout, c, s); break;
+#endif
+#ifdef LCX__HAVE_AVX2
+    case LCX__SIMD_AVX2: lcx__rope_table_avx2(f, fsub, p, scale, n, layout, c, s); break;
+#endif
+    default: lcx__rope_table_ref(f, fsub, p, scale, n, layout, c, s, 0); break;
+    }
+}
+
+/* One token: its table, then every head. */
+LCX__STATIC void lcx__rope_token(float *x, int n_heads, int head_dim, int rd, int layout,
+                                 const double *freq, const double *freq_sub, double p,
+                                 double scale, int simd) {
+    float c[LCX_ROPE_MAX_HEAD_DIM], s[LCX_ROPE_MAX_HEAD_DIM];
+    lcx__rope_table_simd(simd, freq, freq_sub, p, scale, rd / 2, layout, c, s);
     lcx__rope_rotate_simd(simd, x, n_heads, head_dim, rd, layout, c, s);
 }
 

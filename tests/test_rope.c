@@ -456,6 +456,51 @@ static void test_internal_sincos_matches_libm(void) {
     CHECKF(worst <= 1e-13, "worst %.3g", worst);
 }
 
+/* The per-token cos/sin table of every SIMD level equals the scalar one (1 float
+   ulp), for every length (vector tails), both layouts, rerotate's difference
+   form, and groups where only some angles exceed 2^31 (scalar fallback); nothing
+   is written past the table. */
+static void test_cos_sin_tables_of_every_level_match_scalar(void) {
+    lcx_t_rng g = {47};
+    static double f[NP], fs[NP];
+    static float c[LCX_ROPE_MAX_HEAD_DIM + 8], s[LCX_ROPE_MAX_HEAD_DIM + 8];
+    static float cr[LCX_ROPE_MAX_HEAD_DIM + 8], sr[LCX_ROPE_MAX_HEAD_DIM + 8];
+    for (int n = 1; n <= 70; n += (n < 40 ? 1 : 29)) {
+        for (int rep = 0; rep < 6; rep++) {
+            const int layout = rep & 1, diff = rep >= 4;
+            const double p = rep < 2 ? (double)lcx_t_int(&g, 0, 100000)
+                           : (rep == 3 ? (double)lcx_t_int(&g, 10000000000000000LL, 100000000000000000LL)
+                                        : (double)lcx_t_int(&g, 1000000000, 4000000000LL));
+            const int len = layout ? 2 * n : n;
+            for (int i = 0; i < n; i++) {
+                f[i] = exp(lcx_t_range(&g, log(1e-6), log(1.5)));
+                fs[i] = f[i] * lcx_t_range(&g, 0.5, 1.0);
+            }
+            for (int i = 0; i < LCX_ROPE_MAX_HEAD_DIM + 8; i++) cr[i] = sr[i] = -7.0f;
+            lcx__rope_table_simd(LCX__SIMD_SCALAR, f, diff ? fs : NULL, p, 1.25, n, layout, cr, sr);
+            for (int simd = 1; simd < LCX__SIMD_COUNT; simd++) {
+                if (!lcx__simd_compiled(simd)) continue;
+                for (int i = 0; i < LCX_ROPE_MAX_HEAD_DIM + 8; i++) c[i] = s[i] = -7.0f;
+                lcx__rope_table_simd(simd, f, diff ? fs : NULL, p, 1.25, n, layout, c, s);
+                double worst = 0;
+                for (int i = 0; i < len; i++) worst = fmax(worst, fmax(fabs(c[i] - cr[i]), fabs(s[i] - sr[i])));
+                CHECKF(worst <= 1.5e-7, "n %d layout %d p %.0f simd %s: %.3g", n, layout, p,
+                       lcx__simd_level_name(simd), worst);
+                CHECKF(c[len] == -7.0f && s[len] == -7.0f, "wrote past the table: n %d", n);
+            }
+            /* and the scalar table is the double formula */
+            double worst = 0;
+            for (int i = 0; i < n; i++) {
+                double a = diff ? p * (f[i] - fs[i]) : p * f[i];
+                int j = layout ? 2 * i : i;
+                worst = fmax(worst, fmax(fabs(cr[j] - 1.25 * cos(a)), fabs(sr[j] - 1.25 * sin(a))));
+                if (layout) CHECK(cr[j + 1] == cr[j] && sr[j + 1] == sr[j]);
+            }
+            CHECKF(worst <= 1.5e-7, "scalar table n %d: %.3g", n, worst);
+        }
+    }
+}
+
 /* ---------------------------------------------------------------- properties */
 
 static void test_norm_is_preserved_up_to_attention_factor(void) {
@@ -896,6 +941,7 @@ int main(void) {
     RUN(test_apply_matches_double_reference_on_random_shapes);
     RUN(test_long_range_positions_stay_accurate);
     RUN(test_internal_sincos_matches_libm);
+    RUN(test_cos_sin_tables_of_every_level_match_scalar);
     RUN(test_norm_is_preserved_up_to_attention_factor);
     RUN(test_shift_round_trip_and_composition);
     RUN(test_linear_at_scaled_position_equals_default);
