@@ -817,7 +817,7 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n) {
  * ============================================================================ */
 
 /* Private helpers of this section. Frequencies: double throughout; angles p*f in
-   double, then libm sin/cos. Kernels: a per-token table of float cos/sin (times A)
+   double, then lcx__sincos (double, vectorised per token). Kernels: a per-token table of float cos/sin (times A)
    is built once, then every head of the token is rotated by the _ref / _avx2 /
    _avx512 kernel of the layout. */
 
@@ -825,7 +825,13 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n) {
 /* below this many rotated elements a call never forks */
 #define LCX__ROPE_PAR_MIN_ELEMS 65536
 
-LCX__INLINE int lcx__rope_finite(double v) { return v == v && v - v == 0.0; }
+/* finite by the exponent bits, so it holds even where the caller's flags let the
+   compiler assume finite math */
+LCX__INLINE int lcx__rope_finite(double v) {
+    uint64_t u;
+    memcpy(&u, &v, sizeof u);
+    return ((u >> 52) & 0x7FFu) != 0x7FFu;
+}
 
 /* sin and cos of a double angle a, both accurate to ~1e-15 absolute for
    |a| < 2^31 (and to libm's accuracy beyond, where it falls back to sin/cos):
@@ -834,7 +840,7 @@ LCX__INLINE int lcx__rope_finite(double v) { return v == v && v - v == 0.0; }
    then Taylor polynomials to r^13 / r^14 on |r| <= pi/4 (truncation < 3e-14)
    and the quadrant k mod 4. Several times faster than libm's sin plus cos. */
 LCX__INLINE void lcx__sincos(double a, double *s_out, double *c_out) {
-    const double two_over_pi = 0x1.45f306dc9c883p-1, magic = 0x1.8p52;
+    const double two_over_pi = 0x1.45f306dc9c883p-1;
     const double p1 = 0x1.921fbp+0, p2 = 0x1.5110bp-22, p3 = 0x1.18469p-44,
                  p4 = 0x1.13198a2e03707p-65;
     double k, r, r2, sn, cs;
@@ -844,7 +850,7 @@ LCX__INLINE void lcx__sincos(double a, double *s_out, double *c_out) {
         *c_out = cos(a);
         return;
     }
-    k = (a * two_over_pi + magic) - magic; /* round to nearest (default mode) */
+    k = nearbyint(a * two_over_pi);
     r = a - k * p1;
     r -= k * p2;
     r -= k * p3;
@@ -1327,14 +1333,14 @@ LCX__STATIC void lcx__rope_table_ref(const double *f, const double *fsub, double
 LCX__STATIC void lcx__rope_table_avx2(const double *f, const double *fsub, double p, double scale,
                                       int n, int layout, float *c, float *s) {
     const __m256d vp = _mm256_set1_pd(p), vscale = _mm256_set1_pd(scale);
-    const __m256d two_over_pi = _mm256_set1_pd(0x1.45f306dc9c883p-1), magic = _mm256_set1_pd(0x1.8p52);
+    const __m256d two_over_pi = _mm256_set1_pd(0x1.45f306dc9c883p-1);
     const __m256d p1 = _mm256_set1_pd(0x1.921fbp+0), p2 = _mm256_set1_pd(0x1.5110bp-22);
     const __m256d p3 = _mm256_set1_pd(0x1.18469p-44), p4 = _mm256_set1_pd(0x1.13198a2e03707p-65);
     const __m256d lim = _mm256_set1_pd(2147483648.0), absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFLL));
     const __m256i one = _mm256_set1_epi64x(1), two = _mm256_set1_epi64x(2);
     int i;
     for (i = 0; i + 4 <= n; i += 4) {
-        __m256d a = _mm256_loadu_pd(f + i), kk, k, r, r2, sn, cs, s0, c0;
+        __m256d a = _mm256_loadu_pd(f + i), k, r, r2, sn, cs, s0, c0;
         __m256i bits, odd;
         if (fsub) a = _mm256_sub_pd(a, _mm256_loadu_pd(fsub + i));
         a = _mm256_mul_pd(vp, a);
@@ -1342,9 +1348,8 @@ LCX__STATIC void lcx__rope_table_avx2(const double *f, const double *fsub, doubl
             lcx__rope_table_ref(f, fsub, p, scale, i + 4, layout, c, s, i);
             continue;
         }
-        kk = _mm256_fmadd_pd(a, two_over_pi, magic); /* k + 1.5*2^52: k in the low bits */
-        k = _mm256_sub_pd(kk, magic);
-        bits = _mm256_castpd_si256(kk);
+        k = _mm256_round_pd(_mm256_mul_pd(a, two_over_pi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        bits = _mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(k)); /* q = k, |k| < 2^31 */
         r = _mm256_fnmadd_pd(k, p1, a);
         r = _mm256_fnmadd_pd(k, p2, r);
         r = _mm256_fnmadd_pd(k, p3, r);
@@ -1392,14 +1397,14 @@ LCX__STATIC void lcx__rope_table_avx2(const double *f, const double *fsub, doubl
 LCX__STATIC void lcx__rope_table_avx512(const double *f, const double *fsub, double p,
                                         double scale, int n, int layout, float *c, float *s) {
     const __m512d vp = _mm512_set1_pd(p), vscale = _mm512_set1_pd(scale);
-    const __m512d two_over_pi = _mm512_set1_pd(0x1.45f306dc9c883p-1), magic = _mm512_set1_pd(0x1.8p52);
+    const __m512d two_over_pi = _mm512_set1_pd(0x1.45f306dc9c883p-1);
     const __m512d p1 = _mm512_set1_pd(0x1.921fbp+0), p2 = _mm512_set1_pd(0x1.5110bp-22);
     const __m512d p3 = _mm512_set1_pd(0x1.18469p-44), p4 = _mm512_set1_pd(0x1.13198a2e03707p-65);
     const __m512d lim = _mm512_set1_pd(2147483648.0);
     const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
     int i;
     for (i = 0; i + 8 <= n; i += 8) {
-        __m512d a = _mm512_loadu_pd(f + i), kk, k, r, r2, sn, cs, s0, c0;
+        __m512d a = _mm512_loadu_pd(f + i), k, r, r2, sn, cs, s0, c0;
         __m512i bits;
         __mmask8 odd;
         if (fsub) a = _mm512_sub_pd(a, _mm512_loadu_pd(fsub + i));
@@ -1408,9 +1413,8 @@ LCX__STATIC void lcx__rope_table_avx512(const double *f, const double *fsub, dou
             lcx__rope_table_ref(f, fsub, p, scale, i + 8, layout, c, s, i);
             continue;
         }
-        kk = _mm512_fmadd_pd(a, two_over_pi, magic);
-        k = _mm512_sub_pd(kk, magic);
-        bits = _mm512_castpd_si512(kk);
+        k = _mm512_roundscale_pd(_mm512_mul_pd(a, two_over_pi), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        bits = _mm512_cvtpd_epi64(k);
         r = _mm512_fnmadd_pd(k, p1, a);
         r = _mm512_fnmadd_pd(k, p2, r);
         r = _mm512_fnmadd_pd(k, p3, r);
