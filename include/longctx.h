@@ -253,12 +253,17 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * they need none of this.
  *
  * Precision: frequencies are computed in double, and every angle p * f_i is
- * formed in double and reduced by the C library's sin/cos, so positions up to
+ * formed in double; its cos and sin are evaluated in double (an exact Cody-Waite
+ * reduction by pi/2 and polynomials, within 1e-13 of libm, vectorised; libm's
+ * sin/cos for |angle| >= 2^31) and only then rounded to float. Positions up to
  * 2^31 and beyond stay within ~1e-6 of an exact rotation. (A float product
- * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.)
+ * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.) Build the
+ * implementation without -ffast-math: it lets the compiler reorder the exact
+ * reduction and drop NaN checks.
  *
  * Speed and threads: per token the rotary_dim/2 cos/sin values are computed once
- * and shared by all heads, which rotate with AVX2/AVX-512 where compiled. Calls
+ * (4 or 8 at a time) and shared by all heads, which rotate with AVX2/AVX-512
+ * where compiled, so the work streams at memory speed. Calls
  * with enough work (about 64K rotated elements) split tokens across cfg.n_threads
  * OpenMP threads; results are bit-identical for any thread count.
  *
@@ -334,7 +339,7 @@ typedef struct lcx_rope_config {
     int n_threads;                /* apply/shift/rerotate; 0: OpenMP default, 1: serial */
 } lcx_rope_config;
 
-/* A RoPE state: plain data (about 4.4 KiB), copyable with memcpy or `=`; only
+/* A RoPE state: plain data (about 4.2 KiB), copyable with memcpy or `=`; only
    `clex` points outside it. Fill it with lcx_rope_init; read it through the
    functions below (the fields are visible so a copy can be inspected). */
 typedef struct lcx_rope {
@@ -352,7 +357,8 @@ typedef struct lcx_rope {
 /* Validate cfg, resolve its defaults and compute the frequencies for seq_len 0
    (DEFAULT-like for DYNAMIC_NTK, the short factors for LONGROPE, t = 1 for CLEX).
    Errors: LCX_ERR_INVALID_ARG for NULL rope or cfg, an unknown type or layout, and
-   any field outside the range the table above gives for the type. On error *rope is left exactly as it was. */
+   any field outside the range the table above gives for the type. On error
+   *rope is left exactly as it was. */
 LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg);
 
 /* Set the current sequence length L (the number of tokens the model sees now,
@@ -395,8 +401,10 @@ LCXDEF lcx_status lcx_rope_apply(const lcx_rope *rope, float *x, int64_t n_token
    rotated (by lcx_rope_apply with this rope) at position p to p + delta[t], e.g.
    after evicting part of a cache (context shift). Rotations compose exactly, so
    shift(d) after apply(p) equals apply(p + d) up to float rounding. delta may be
-   negative (any int64; p + delta is the caller's business). Shapes and errors
-   as lcx_rope_apply; delta is required when n_tokens > 0. */
+   negative (any int64; p + delta is the caller's business). The rotation uses
+   this rope's current frequencies: for DYNAMIC_NTK, LONGROPE and CLEX shift with
+   the state the keys were rotated with (then lcx_rope_rerotate if it changed).
+   Shapes and errors as lcx_rope_apply; delta is required when n_tokens > 0. */
 LCXDEF lcx_status lcx_rope_shift(const lcx_rope *rope, float *x, int64_t n_tokens, int n_heads,
                                  int64_t token_stride, const int64_t *delta);
 

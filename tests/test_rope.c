@@ -651,24 +651,39 @@ static void test_simd_levels_equal_scalar(void) {
         }
 }
 
+/* Large enough to fork: 1 and 2 threads give the same bits, for apply, shift and
+   rerotate, both layouts, partial rotary with a strided (fused QKV) buffer. */
 static void test_threads_give_identical_bits(void) {
-    enum { T = 600, H = 8, D = 128 };
-    static float x0[T * H * D], a[T * H * D], b[T * H * D];
-    lcx_t_rng g = {31};
-    lcx_rope_config c = valid_cfg(LCX_ROPE_YARN, D);
-    lcx_rope r;
+    enum { T = 600, H = 8, D = 128, S = H * D + 64 };
+    static float x0[T * S], a[T * S], b[T * S];
     static int64_t p[T];
-    CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+    lcx_t_rng g = {31};
     for (int t = 0; t < T; t++) p[t] = lcx_t_int(&g, 0, 1 << 24);
-    fill_x(x0, T * H * D, &g);
-    for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
-        if (!lcx__simd_compiled(simd)) continue;
-        memcpy(a, x0, sizeof a);
-        memcpy(b, x0, sizeof b);
-        lcx__rope_apply_ex(&r, a, T, H, H * D, p, simd, 1);
-        lcx__rope_apply_ex(&r, b, T, H, H * D, p, simd, 2);
-        CHECK(memcmp(a, b, sizeof a) == 0);
-        CHECK(memcmp(a, x0, sizeof a) != 0);
+    fill_x(x0, T * S, &g);
+    for (int layout = 0; layout < 2; layout++) {
+        lcx_rope_config c = valid_cfg(LCX_ROPE_DYNAMIC_NTK, D);
+        lcx_rope r, r2;
+        c.layout = (lcx_rope_layout)layout;
+        c.rotary_dim = layout ? 96 : 128;
+        CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+        r2 = r;
+        CHECK(lcx_rope_set_seq_len(&r2, 50000) == LCX_OK);
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+            if (!lcx__simd_compiled(simd)) continue;
+            for (int op = 0; op < 3; op++) {
+                memcpy(a, x0, sizeof a);
+                memcpy(b, x0, sizeof b);
+                for (int k = 0; k < 2; k++) {
+                    float *x = k ? b : a;
+                    int nthr = k ? 2 : 1;
+                    if (op == 0) CHECK(lcx__rope_apply_ex(&r, x, T, H, S, layout ? NULL : p, simd, nthr) == LCX_OK);
+                    if (op == 1) CHECK(lcx__rope_shift_ex(&r, x, T, H, S, p, simd, nthr) == LCX_OK);
+                    if (op == 2) CHECK(lcx__rope_rerotate_ex(&r, &r2, x, T, H, S, p, simd, nthr) == LCX_OK);
+                }
+                CHECKF(memcmp(a, b, sizeof a) == 0, "layout %d simd %d op %d", layout, simd, op);
+                CHECK(memcmp(a, x0, sizeof a) != 0);
+            }
+        }
     }
 }
 
