@@ -1119,7 +1119,661 @@ LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, i
             for (i = 0; i < a->dv; i++) o[i] += p[j] * lcx__attn_ld(vrow[j], vt, i);
     }
 }
+/* ---- vector kernels ------------------------------------------------------------
+   Written with explicit unrolling (the header is built with -O2 by users). The key
+   type is a compile-time constant inside each body (forced inlining into one wrapper
+   per type), so the inner loops have no per-element type branches. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LCX__ATTN_FI static inline __attribute__((always_inline, unused))
+#else
+#  define LCX__ATTN_FI static inline
+#endif
 
+/* Float offsets of the tile's key positions from its first one (for ALiBi):
+   diff(j, r) = kf[j] + (kpos[0] - qpos[r]), exact while both are below 2^24. */
+LCX__STATIC void lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
+    int j;
+    for (j = 0; j < n; j++) kf[j] = (float)(kpos[j] - kpos[0]);
+    for (; j < LCX__ATTN_TK; j++) kf[j] = 0.0f;
+}
+
+#ifdef LCX__HAVE_AVX512
+/* exp(x), relative error ~1e-7; exactly 0 below LCX__ATTN_EXP_LO (no subnormals). */
+LCX__ATTN_FI __m512 lcx__attn_exp16(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(LCX__ATTN_EXP_LO);
+    __mmask16 ok = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
+    __m512 n, r, p;
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(88.3f));
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_maskz_scalef_ps(ok, p, n);
+}
+
+/* cap * tanh(s / cap) */
+LCX__ATTN_FI __m512 lcx__attn_softcap16(__m512 s, float cap) {
+    __m512 y = _mm512_mul_ps(s, _mm512_set1_ps(1.0f / cap));
+    __m512 ay = _mm512_abs_ps(y);
+    __m512 t = lcx__attn_exp16(_mm512_mul_ps(ay, _mm512_set1_ps(-2.0f)));
+    __m512 th = _mm512_div_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), t),
+                              _mm512_add_ps(_mm512_set1_ps(1.0f), t));
+    /* small |y|: the odd series, free of the cancellation in 1 - t */
+    __m512 y2 = _mm512_mul_ps(y, y);
+    __m512 ser = _mm512_fmadd_ps(y2, _mm512_set1_ps(-17.0f / 315.0f), _mm512_set1_ps(2.0f / 15.0f));
+    ser = _mm512_fmadd_ps(ser, y2, _mm512_set1_ps(-1.0f / 3.0f));
+    ser = _mm512_fmadd_ps(_mm512_mul_ps(ser, y2), ay, ay);
+    th = _mm512_mask_mov_ps(th, _mm512_cmp_ps_mask(ay, _mm512_set1_ps(0.0625f), _CMP_LT_OQ), ser);
+    /* copy the sign of y */
+    th = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(th),
+        _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32((int)0x80000000u))));
+    return _mm512_mul_ps(th, _mm512_set1_ps(cap));
+}
+
+/* 16 floats of a row of type `type` from element i (mask: which lanes to load) */
+LCX__ATTN_FI __m512 lcx__attn_ld16(const void *row, int type, int i) {
+    if (type == LCX_F32) return _mm512_loadu_ps((const float *)row + i);
+    if (type == LCX_F16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)row + i)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)row + i))), 16));
+}
+LCX__ATTN_FI __m512 lcx__attn_ld16m(const void *row, int type, int i, __mmask16 m) {
+    if (type == LCX_F32) return _mm512_maskz_loadu_ps(m, (const float *)row + i);
+    if (type == LCX_F16)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i)), 16));
+}
+
+/* out lane i = sum of the lanes of v[i] (16 vectors) */
+LCX__ATTN_FI __m512 lcx__attn_hsum16x16(const __m512 *v) {
+    __m512 t[8], u[4], x, y;
+    int k;
+    for (k = 0; k < 8; k++)
+        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]),
+                             _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
+    for (k = 0; k < 4; k++)
+        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                             _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    x = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
+                      _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
+    y = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(2, 0, 2, 0)),
+                      _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 1, 3, 1)));
+    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(2, 0, 2, 0)),
+                         _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* Decode logits: K rows used straight from the cache (widened in registers), 4 query
+   rows x 4 keys per step, so each K element is loaded and converted once for all the
+   rows of the group; partial sums reduced by one transpose-add per 16 dots. */
+LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const void *const *krow, const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    int r0, j0, c;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = sc->qp + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        for (j0 = 0; j0 < n; j0 += 4) {
+            const void *k0 = krow[j0];
+            const void *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
+            const void *k2 = j0 + 2 < n ? krow[j0 + 2] : k0;
+            const void *k3 = j0 + 3 < n ? krow[j0 + 3] : k0;
+            __m512 acc[16], h;
+            for (c = 0; c < 16; c++) acc[c] = _mm512_setzero_ps();
+#define LCX__ATTN_SD_STEP(X0, X1, X2, X3, i)                                     \
+    do {                                                                         \
+        __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
+        __m512 qc_ = _mm512_loadu_ps(q2 + (i)), qd_ = _mm512_loadu_ps(q3 + (i)); \
+        acc[0] = _mm512_fmadd_ps(qa_, X0, acc[0]);                               \
+        acc[1] = _mm512_fmadd_ps(qa_, X1, acc[1]);                               \
+        acc[2] = _mm512_fmadd_ps(qa_, X2, acc[2]);                               \
+        acc[3] = _mm512_fmadd_ps(qa_, X3, acc[3]);                               \
+        acc[4] = _mm512_fmadd_ps(qb_, X0, acc[4]);                               \
+        acc[5] = _mm512_fmadd_ps(qb_, X1, acc[5]);                               \
+        acc[6] = _mm512_fmadd_ps(qb_, X2, acc[6]);                               \
+        acc[7] = _mm512_fmadd_ps(qb_, X3, acc[7]);                               \
+        acc[8] = _mm512_fmadd_ps(qc_, X0, acc[8]);                               \
+        acc[9] = _mm512_fmadd_ps(qc_, X1, acc[9]);                               \
+        acc[10] = _mm512_fmadd_ps(qc_, X2, acc[10]);                             \
+        acc[11] = _mm512_fmadd_ps(qc_, X3, acc[11]);                             \
+        acc[12] = _mm512_fmadd_ps(qd_, X0, acc[12]);                             \
+        acc[13] = _mm512_fmadd_ps(qd_, X1, acc[13]);                             \
+        acc[14] = _mm512_fmadd_ps(qd_, X2, acc[14]);                             \
+        acc[15] = _mm512_fmadd_ps(qd_, X3, acc[15]);                             \
+    } while (0)
+            for (c = 0; c < nf; c++) {
+                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+                LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
+            }
+            if (tm) {
+                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+                LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
+            }
+#undef LCX__ATTN_SD_STEP
+            h = lcx__attn_hsum16x16(acc);
+            /* lanes 4r..4r+3 are row r's 4 keys; S rows are padded to TK, and the
+               scratch has rows up to a multiple of 16, so whole quads are stored */
+            _mm_storeu_ps(s + j0, _mm512_castps512_ps128(h));
+            _mm_storeu_ps(s + LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 1));
+            _mm_storeu_ps(s + 2 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 2));
+            _mm_storeu_ps(s + 3 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 3));
+        }
+    }
+}
+LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
+                                                int R, int n, const void *const *krow) {
+    if (a->kt == LCX_F32) lcx__attn_sd16_body(a, sc, R, n, krow, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sd16_body(a, sc, R, n, krow, LCX_F16);
+    else lcx__attn_sd16_body(a, sc, R, n, krow, LCX_BF16);
+}
+
+/* 16x16 transpose in registers: r[k][c] -> r[c][k] */
+LCX__ATTN_FI void lcx__attn_tr16(__m512 *r) {
+    __m512 t[16], u[16];
+    int k, m;
+    for (k = 0; k < 16; k += 2) {
+        t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
+        t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
+    }
+    for (k = 0; k < 16; k += 4) {
+        u[k] = _mm512_shuffle_ps(t[k], t[k + 2], 0x44);
+        u[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], 0xEE);
+        u[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0x44);
+        u[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
+    }
+    for (m = 0; m < 4; m++) {
+        __m512 va = _mm512_shuffle_f32x4(u[m], u[4 + m], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512 vb = _mm512_shuffle_f32x4(u[m], u[4 + m], _MM_SHUFFLE(3, 1, 3, 1));
+        __m512 wa = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(2, 0, 2, 0));
+        __m512 wb = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(3, 1, 3, 1));
+        r[m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(2, 0, 2, 0));
+        r[8 + m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(3, 1, 3, 1));
+        r[4 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(2, 0, 2, 0));
+        r[12 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(3, 1, 3, 1));
+    }
+}
+
+/* K tile -> kt[i][j] (float, i < d, j < TK; columns j >= n are 0) */
+LCX__ATTN_FI void lcx__attn_pack_kt_body(const lcx__attn *a, const lcx__attn_scr *sc, int n,
+                                         const void *const *krow, const int kt) {
+    const int d = a->d;
+    int j0, i0, k;
+    for (j0 = 0; j0 < LCX__ATTN_TK; j0 += 16) {
+        for (i0 = 0; i0 < d; i0 += 16) {
+            __m512 r[16];
+            int w = d - i0 < 16 ? d - i0 : 16;
+            __mmask16 m = (__mmask16)(w == 16 ? 0xFFFFu : (1u << w) - 1u);
+            for (k = 0; k < 16; k++)
+                r[k] = j0 + k < n ? (w == 16 ? lcx__attn_ld16(krow[j0 + k], kt, i0)
+                                             : lcx__attn_ld16m(krow[j0 + k], kt, i0, m))
+                                  : _mm512_setzero_ps();
+            lcx__attn_tr16(r);
+            for (k = 0; k < w; k++) _mm512_storeu_ps(sc->kt + (size_t)(i0 + k) * LCX__ATTN_TK + j0, r[k]);
+        }
+        if (j0 + 16 >= n) { /* the rest of the columns are zero */
+            for (j0 += 16; j0 < LCX__ATTN_TK; j0 += 16)
+                for (i0 = 0; i0 < d; i0++)
+                    _mm512_storeu_ps(sc->kt + (size_t)i0 * LCX__ATTN_TK + j0, _mm512_setzero_ps());
+            break;
+        }
+    }
+}
+
+/* Prefill logits: the K tile is transposed once into the scratch and then used by
+   every row of the item (all queries x all heads of the group): 4 rows x 64 keys of
+   accumulators, one broadcast q element and 4 K^T loads per 16 FMAs. */
+LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
+                                                int R, int n, const void *const *krow) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d);
+    const int nv = (n + 15) / 16;
+    int r0, i;
+    if (a->kt == LCX_F32) lcx__attn_pack_kt_body(a, sc, n, krow, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_pack_kt_body(a, sc, n, krow, LCX_F16);
+    else lcx__attn_pack_kt_body(a, sc, n, krow, LCX_BF16);
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = sc->qp + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        const float *kt = sc->kt;
+        __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+        __m512 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        __m512 c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        if (nv > 2) {
+            for (i = 0; i < d; i++, kt += LCX__ATTN_TK) {
+                __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
+                __m512 k2 = _mm512_loadu_ps(kt + 32), k3 = _mm512_loadu_ps(kt + 48);
+                __m512 b = _mm512_set1_ps(q0[i]);
+                c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
+                c02 = _mm512_fmadd_ps(b, k2, c02); c03 = _mm512_fmadd_ps(b, k3, c03);
+                b = _mm512_set1_ps(q1[i]);
+                c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
+                c12 = _mm512_fmadd_ps(b, k2, c12); c13 = _mm512_fmadd_ps(b, k3, c13);
+                b = _mm512_set1_ps(q2[i]);
+                c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
+                c22 = _mm512_fmadd_ps(b, k2, c22); c23 = _mm512_fmadd_ps(b, k3, c23);
+                b = _mm512_set1_ps(q3[i]);
+                c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
+                c32 = _mm512_fmadd_ps(b, k2, c32); c33 = _mm512_fmadd_ps(b, k3, c33);
+            }
+        } else {
+            for (i = 0; i < d; i++, kt += LCX__ATTN_TK) {
+                __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
+                __m512 b = _mm512_set1_ps(q0[i]);
+                c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
+                b = _mm512_set1_ps(q1[i]);
+                c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
+                b = _mm512_set1_ps(q2[i]);
+                c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
+                b = _mm512_set1_ps(q3[i]);
+                c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
+            }
+        }
+        _mm512_storeu_ps(s, c00); _mm512_storeu_ps(s + 16, c01);
+        _mm512_storeu_ps(s + 32, c02); _mm512_storeu_ps(s + 48, c03);
+        s += LCX__ATTN_TK;
+        _mm512_storeu_ps(s, c10); _mm512_storeu_ps(s + 16, c11);
+        _mm512_storeu_ps(s + 32, c12); _mm512_storeu_ps(s + 48, c13);
+        s += LCX__ATTN_TK;
+        _mm512_storeu_ps(s, c20); _mm512_storeu_ps(s + 16, c21);
+        _mm512_storeu_ps(s + 32, c22); _mm512_storeu_ps(s + 48, c23);
+        s += LCX__ATTN_TK;
+        _mm512_storeu_ps(s, c30); _mm512_storeu_ps(s + 16, c31);
+        _mm512_storeu_ps(s + 32, c32); _mm512_storeu_ps(s + 48, c33);
+    }
+}
+
+/* Online softmax over one tile, 16 keys per vector, the row's logits in registers. */
+LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R,
+                                         int n, const int64_t *kpos, int partial) {
+    float kf[LCX__ATTN_TK];
+    const int nv = (n + 15) / 16;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY), vscale = _mm512_set1_ps(a->scale);
+    __mmask16 valid[4];
+    int r, v;
+    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    for (v = 0; v < 4; v++) {
+        int w = n - 16 * v;
+        valid[v] = (__mmask16)(w >= 16 ? 0xFFFFu : w <= 0 ? 0u : (1u << w) - 1u);
+    }
+    for (r = 0; r < R; r++) {
+        float *s = sc->s + (size_t)r * LCX__ATTN_TK;
+        __m512 x[4], mx = ninf, sum = _mm512_setzero_ps();
+        float m_old = sc->m[r], m_new, al;
+        for (v = 0; v < nv; v++) {
+            __mmask16 vis = valid[v];
+            x[v] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * v), vscale);
+            if (a->softcap > 0) x[v] = lcx__attn_softcap16(x[v], a->softcap);
+            if (a->alibi) {
+                __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kf + 16 * v),
+                                           _mm512_set1_ps((float)(kpos[0] - sc->qpos[r])));
+                x[v] = _mm512_fmadd_ps(_mm512_set1_ps(sc->slope[r]), rel, x[v]);
+            }
+            if (partial) {
+                __m512i qp = _mm512_set1_epi64(sc->qpos[r]);
+                __mmask8 lo = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v)), qp);
+                __mmask8 hi = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v + 8)), qp);
+                vis = (__mmask16)(vis & ((unsigned)lo | ((unsigned)hi << 8)));
+            }
+            x[v] = _mm512_mask_mov_ps(ninf, vis, x[v]);
+            mx = _mm512_max_ps(mx, x[v]);
+        }
+        m_new = _mm512_reduce_max_ps(mx);
+        if (m_old > m_new) m_new = m_old;
+        if (m_new == -INFINITY) {
+            for (v = 0; v < nv; v++) _mm512_storeu_ps(s + 16 * v, _mm512_setzero_ps());
+            sc->alpha[r] = 1.0f;
+            continue;
+        }
+        {
+            const __m512 vm = _mm512_set1_ps(m_new);
+            for (v = 0; v < nv; v++) {
+                __m512 p = lcx__attn_exp16(_mm512_sub_ps(x[v], vm));
+                sum = _mm512_add_ps(sum, p);
+                _mm512_storeu_ps(s + 16 * v, p);
+            }
+        }
+        al = lcx__attn_exp_ref(m_old - m_new);
+        sc->alpha[r] = al;
+        sc->l[r] = sc->l[r] * al + _mm512_reduce_add_ps(sum);
+        sc->m[r] = m_new;
+    }
+}
+
+/* O = alpha O + P V: 4 rows x 64 columns of accumulators across the tile's keys,
+   each V element loaded and widened once per 4 rows. */
+LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const void *const *vrow, const int vt) {
+    const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
+    int r0, c0, j;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const int nr = R - r0 < 4 ? R - r0 : 4;
+        const float *p0 = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        const float *p1 = nr > 1 ? p0 + LCX__ATTN_TK : p0;
+        const float *p2 = nr > 2 ? p0 + 2 * LCX__ATTN_TK : p0;
+        const float *p3 = nr > 3 ? p0 + 3 * LCX__ATTN_TK : p0;
+        float *o0 = sc->o + (size_t)r0 * dvp;
+        const __m512 a0 = _mm512_set1_ps(sc->alpha[r0]);
+        const __m512 a1 = _mm512_set1_ps(sc->alpha[r0 + (nr > 1)]);
+        const __m512 a2 = _mm512_set1_ps(sc->alpha[r0 + (nr > 2) * 2]);
+        const __m512 a3 = _mm512_set1_ps(sc->alpha[r0 + (nr > 3) * 3]);
+        float *o1 = nr > 1 ? o0 + dvp : o0;
+        float *o2 = nr > 2 ? o0 + 2 * dvp : o0;
+        float *o3 = nr > 3 ? o0 + 3 * dvp : o0;
+        for (c0 = 0; c0 + 64 <= dv; c0 += 64) {
+            __m512 x00 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0)), x01 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0 + 16));
+            __m512 x02 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0 + 32)), x03 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0 + 48));
+            __m512 x10 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0)), x11 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0 + 16));
+            __m512 x12 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0 + 32)), x13 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0 + 48));
+            __m512 x20 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0)), x21 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0 + 16));
+            __m512 x22 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0 + 32)), x23 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0 + 48));
+            __m512 x30 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0)), x31 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0 + 16));
+            __m512 x32 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0 + 32)), x33 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0 + 48));
+            for (j = 0; j < n; j++) {
+                const void *vr = vrow[j];
+                __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
+                __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
+                __m512 b = _mm512_set1_ps(p0[j]);
+                x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);
+                x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);
+                b = _mm512_set1_ps(p1[j]);
+                x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);
+                x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);
+                b = _mm512_set1_ps(p2[j]);
+                x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);
+                x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);
+                b = _mm512_set1_ps(p3[j]);
+                x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);
+                x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);
+            }
+            /* rows past R alias row r0 with identical values: store them first so
+               the real row r0 is written last */
+            _mm512_storeu_ps(o3 + c0, x30); _mm512_storeu_ps(o3 + c0 + 16, x31);
+            _mm512_storeu_ps(o3 + c0 + 32, x32); _mm512_storeu_ps(o3 + c0 + 48, x33);
+            _mm512_storeu_ps(o2 + c0, x20); _mm512_storeu_ps(o2 + c0 + 16, x21);
+            _mm512_storeu_ps(o2 + c0 + 32, x22); _mm512_storeu_ps(o2 + c0 + 48, x23);
+            _mm512_storeu_ps(o1 + c0, x10); _mm512_storeu_ps(o1 + c0 + 16, x11);
+            _mm512_storeu_ps(o1 + c0 + 32, x12); _mm512_storeu_ps(o1 + c0 + 48, x13);
+            _mm512_storeu_ps(o0 + c0, x00); _mm512_storeu_ps(o0 + c0 + 16, x01);
+            _mm512_storeu_ps(o0 + c0 + 32, x02); _mm512_storeu_ps(o0 + c0 + 48, x03);
+        }
+        for (; c0 < dv; c0 += 16) {
+            int w = dv - c0 < 16 ? dv - c0 : 16;
+            __mmask16 m = (__mmask16)(w == 16 ? 0xFFFFu : (1u << w) - 1u);
+            __m512 x0 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0));
+            __m512 x1 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0));
+            __m512 x2 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0));
+            __m512 x3 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0));
+            for (j = 0; j < n; j++) {
+                __m512 v0 = lcx__attn_ld16m(vrow[j], vt, c0, m);
+                x0 = _mm512_fmadd_ps(_mm512_set1_ps(p0[j]), v0, x0);
+                x1 = _mm512_fmadd_ps(_mm512_set1_ps(p1[j]), v0, x1);
+                x2 = _mm512_fmadd_ps(_mm512_set1_ps(p2[j]), v0, x2);
+                x3 = _mm512_fmadd_ps(_mm512_set1_ps(p3[j]), v0, x3);
+            }
+            _mm512_storeu_ps(o3 + c0, x3);
+            _mm512_storeu_ps(o2 + c0, x2);
+            _mm512_storeu_ps(o1 + c0, x1);
+            _mm512_storeu_ps(o0 + c0, x0);
+        }
+    }
+}
+LCX__STATIC void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                     const void *const *vrow, int vt) {
+    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, LCX_F16);
+    else lcx__attn_pv16_body(a, sc, R, n, vrow, LCX_BF16);
+}
+
+/* Prefill with f16/bf16 V: widen the tile once into the scratch (each element is
+   then used by every row of the item). */
+LCX__STATIC void lcx__attn_widen_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int n,
+                                        const void *const *vrow, const void **vb) {
+    size_t dvp = lcx__attn_r16((size_t)a->dv);
+    int j;
+    for (j = 0; j < n; j++) {
+        float *dst = sc->vc + (size_t)j * dvp;
+        if (a->vt == LCX_F16) lcx__f16_to_f32_row_avx512((const lcx_f16 *)vrow[j], dst, a->dv);
+        else lcx__bf16_to_f32_row_avx512((const lcx_bf16 *)vrow[j], dst, a->dv);
+        if (dvp > (size_t)a->dv) memset(dst + a->dv, 0, (dvp - (size_t)a->dv) * sizeof(float));
+        vb[j] = dst;
+    }
+}
+#endif /* LCX__HAVE_AVX512 */
+
+#ifdef LCX__HAVE_AVX2
+LCX__ATTN_FI __m256 lcx__attn_exp8(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(LCX__ATTN_EXP_LO);
+    __m256 ok = _mm256_cmp_ps(x, lo, _CMP_GE_OQ), n, r, p;
+    __m256i e;
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.3f));
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), ok);
+}
+
+LCX__ATTN_FI __m256 lcx__attn_ld8(const void *row, int type, int i) {
+    if (type == LCX_F32) return _mm256_loadu_ps((const float *)row + i);
+    if (type == LCX_F16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)row + i)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)row + i))), 16));
+}
+
+/* the 4 horizontal sums of a, b, c, d */
+LCX__ATTN_FI __m128 lcx__attn_hsum4x8(__m256 a, __m256 b, __m256 c, __m256 d) {
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* logits: 4 rows x 2 keys of 8-wide accumulators, d tail (d % 8) in scalar */
+LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                     const void *const *krow, const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), d8 = d & ~7;
+    int r0, j0, i;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = sc->qp + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        for (j0 = 0; j0 < n; j0 += 2) {
+            const void *k0 = krow[j0], *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
+            __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            __m128 h0, h1;
+            float t0[4], t1[4];
+            for (i = 0; i < d8; i += 8) {
+                __m256 x0 = lcx__attn_ld8(k0, kt, i), x1 = lcx__attn_ld8(k1, kt, i), b;
+                b = _mm256_loadu_ps(q0 + i);
+                a00 = _mm256_fmadd_ps(b, x0, a00); a01 = _mm256_fmadd_ps(b, x1, a01);
+                b = _mm256_loadu_ps(q1 + i);
+                a10 = _mm256_fmadd_ps(b, x0, a10); a11 = _mm256_fmadd_ps(b, x1, a11);
+                b = _mm256_loadu_ps(q2 + i);
+                a20 = _mm256_fmadd_ps(b, x0, a20); a21 = _mm256_fmadd_ps(b, x1, a21);
+                b = _mm256_loadu_ps(q3 + i);
+                a30 = _mm256_fmadd_ps(b, x0, a30); a31 = _mm256_fmadd_ps(b, x1, a31);
+            }
+            h0 = lcx__attn_hsum4x8(a00, a10, a20, a30); /* key j0, rows 0..3 */
+            h1 = lcx__attn_hsum4x8(a01, a11, a21, a31); /* key j0+1 */
+            _mm_storeu_ps(t0, h0);
+            _mm_storeu_ps(t1, h1);
+            for (i = d8; i < d; i++) {
+                float e0 = lcx__attn_ld(k0, kt, i), e1 = lcx__attn_ld(k1, kt, i);
+                t0[0] += q0[i] * e0; t1[0] += q0[i] * e1;
+                t0[1] += q1[i] * e0; t1[1] += q1[i] * e1;
+                t0[2] += q2[i] * e0; t1[2] += q2[i] * e1;
+                t0[3] += q3[i] * e0; t1[3] += q3[i] * e1;
+            }
+            s[j0] = t0[0]; s[j0 + 1] = t1[0];
+            s[LCX__ATTN_TK + j0] = t0[1]; s[LCX__ATTN_TK + j0 + 1] = t1[1];
+            s[2 * LCX__ATTN_TK + j0] = t0[2]; s[2 * LCX__ATTN_TK + j0 + 1] = t1[2];
+            s[3 * LCX__ATTN_TK + j0] = t0[3]; s[3 * LCX__ATTN_TK + j0 + 1] = t1[3];
+        }
+    }
+}
+LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__attn_scr *sc,
+                                              int R, int n, const void *const *krow) {
+    if (a->kt == LCX_F32) lcx__attn_sd8_body(a, sc, R, n, krow, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sd8_body(a, sc, R, n, krow, LCX_F16);
+    else lcx__attn_sd8_body(a, sc, R, n, krow, LCX_BF16);
+}
+
+LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R,
+                                       int n, const int64_t *kpos, int partial) {
+    int r, j, v;
+    const int nv = (n + 7) / 8;
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), vscale = _mm256_set1_ps(a->scale);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    float kf[LCX__ATTN_TK];
+    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    for (r = 0; r < R; r++) {
+        float *s = sc->s + (size_t)r * LCX__ATTN_TK, m_old = sc->m[r], m_new, al, mbuf[8];
+        __m256 mx = ninf, sum = _mm256_setzero_ps();
+        for (v = 0; v < nv; v++) {
+            __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + 8 * v), vscale);
+            __m256 valid = _mm256_castsi256_ps(
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lane));
+            if (a->softcap > 0) {
+                /* cap * tanh(x / cap), scalar: the AVX2 path favours simplicity */
+                float tb[8];
+                int k;
+                _mm256_storeu_ps(tb, x);
+                for (k = 0; k < 8; k++) tb[k] = a->softcap * tanhf(tb[k] / a->softcap);
+                x = _mm256_loadu_ps(tb);
+            }
+            if (a->alibi) {
+                __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kf + 8 * v),
+                                           _mm256_set1_ps((float)(kpos[0] - sc->qpos[r])));
+                x = _mm256_fmadd_ps(_mm256_set1_ps(sc->slope[r]), rel, x);
+            }
+            x = _mm256_blendv_ps(ninf, x, valid);
+            _mm256_storeu_ps(s + 8 * v, x);
+        }
+        if (partial)
+            for (j = 0; j < n; j++)
+                if (kpos[j] > sc->qpos[r]) s[j] = -INFINITY;
+        for (v = 0; v < nv; v++) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + 8 * v));
+        _mm256_storeu_ps(mbuf, mx);
+        m_new = m_old;
+        for (j = 0; j < 8; j++) m_new = mbuf[j] > m_new ? mbuf[j] : m_new;
+        if (m_new == -INFINITY) {
+            for (j = 0; j < n; j++) s[j] = 0.0f;
+            sc->alpha[r] = 1.0f;
+            continue;
+        }
+        for (v = 0; v < nv; v++) {
+            __m256 p = lcx__attn_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + 8 * v), _mm256_set1_ps(m_new)));
+            sum = _mm256_add_ps(sum, p);
+            _mm256_storeu_ps(s + 8 * v, p);
+        }
+        _mm256_storeu_ps(mbuf, sum);
+        al = lcx__attn_exp_ref(m_old - m_new);
+        sc->alpha[r] = al;
+        sc->l[r] = sc->l[r] * al +
+                   (((mbuf[0] + mbuf[1]) + (mbuf[2] + mbuf[3])) + ((mbuf[4] + mbuf[5]) + (mbuf[6] + mbuf[7])));
+        sc->m[r] = m_new;
+    }
+}
+
+/* O = alpha O + P V: 4 rows x 16 columns, tails of 8 and then scalar */
+LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                     const void *const *vrow, const int vt) {
+    const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
+    int r0, c0, j, k;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const int nr = R - r0 < 4 ? R - r0 : 4;
+        const float *p[4];
+        float *o[4];
+        __m256 al[4];
+        for (k = 0; k < 4; k++) {
+            int rr = r0 + (k < nr ? k : 0);
+            p[k] = sc->s + (size_t)rr * LCX__ATTN_TK;
+            o[k] = sc->o + (size_t)rr * dvp;
+            al[k] = _mm256_set1_ps(sc->alpha[rr]);
+        }
+        for (c0 = 0; c0 + 16 <= dv; c0 += 16) {
+            __m256 x00 = _mm256_mul_ps(al[0], _mm256_loadu_ps(o[0] + c0)), x01 = _mm256_mul_ps(al[0], _mm256_loadu_ps(o[0] + c0 + 8));
+            __m256 x10 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0)), x11 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0 + 8));
+            __m256 x20 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0)), x21 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0 + 8));
+            __m256 x30 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0)), x31 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0 + 8));
+            for (j = 0; j < n; j++) {
+                __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8), b;
+                b = _mm256_set1_ps(p[0][j]);
+                x00 = _mm256_fmadd_ps(b, v0, x00); x01 = _mm256_fmadd_ps(b, v1, x01);
+                b = _mm256_set1_ps(p[1][j]);
+                x10 = _mm256_fmadd_ps(b, v0, x10); x11 = _mm256_fmadd_ps(b, v1, x11);
+                b = _mm256_set1_ps(p[2][j]);
+                x20 = _mm256_fmadd_ps(b, v0, x20); x21 = _mm256_fmadd_ps(b, v1, x21);
+                b = _mm256_set1_ps(p[3][j]);
+                x30 = _mm256_fmadd_ps(b, v0, x30); x31 = _mm256_fmadd_ps(b, v1, x31);
+            }
+            _mm256_storeu_ps(o[3] + c0, x30); _mm256_storeu_ps(o[3] + c0 + 8, x31);
+            _mm256_storeu_ps(o[2] + c0, x20); _mm256_storeu_ps(o[2] + c0 + 8, x21);
+            _mm256_storeu_ps(o[1] + c0, x10); _mm256_storeu_ps(o[1] + c0 + 8, x11);
+            _mm256_storeu_ps(o[0] + c0, x00); _mm256_storeu_ps(o[0] + c0 + 8, x01);
+        }
+        for (; c0 + 8 <= dv; c0 += 8) {
+            __m256 x0 = _mm256_mul_ps(al[0], _mm256_loadu_ps(o[0] + c0));
+            __m256 x1 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0));
+            __m256 x2 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0));
+            __m256 x3 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0));
+            for (j = 0; j < n; j++) {
+                __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0);
+                x0 = _mm256_fmadd_ps(_mm256_set1_ps(p[0][j]), v0, x0);
+                x1 = _mm256_fmadd_ps(_mm256_set1_ps(p[1][j]), v0, x1);
+                x2 = _mm256_fmadd_ps(_mm256_set1_ps(p[2][j]), v0, x2);
+                x3 = _mm256_fmadd_ps(_mm256_set1_ps(p[3][j]), v0, x3);
+            }
+            _mm256_storeu_ps(o[3] + c0, x3);
+            _mm256_storeu_ps(o[2] + c0, x2);
+            _mm256_storeu_ps(o[1] + c0, x1);
+            _mm256_storeu_ps(o[0] + c0, x0);
+        }
+        if (c0 < dv)
+            for (k = 0; k < nr; k++) {
+                float *oo = o[k], aa = sc->alpha[r0 + k];
+                int i;
+                for (i = c0; i < dv; i++) oo[i] *= aa;
+                for (j = 0; j < n; j++)
+                    for (i = c0; i < dv; i++) oo[i] += p[k][j] * lcx__attn_ld(vrow[j], vt, i);
+            }
+    }
+}
+LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                   const void *const *vrow, int vt) {
+    if (vt == LCX_F32) lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_F16);
+    else lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_BF16);
+}
+#endif /* LCX__HAVE_AVX2 */
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
@@ -1127,7 +1781,7 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
                                 const lcx__attn_tile *t, const void *const *krow,
                                 const void *const *vrow, const int64_t *kpos) {
     switch (simd) {
-#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512:
         if (a->decode) lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
         else lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
@@ -1141,7 +1795,7 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         }
         return;
 #endif
-#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
         lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
         lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
@@ -1159,10 +1813,10 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
 /* The exp of level simd on one value (tests). */
 LCX__STATIC float lcx__attn_exp_level(int simd, float x) {
     switch (simd) {
-#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512: return _mm512_cvtss_f32(lcx__attn_exp16(_mm512_set1_ps(x)));
 #endif
-#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2: return _mm256_cvtss_f32(lcx__attn_exp8(_mm256_set1_ps(x)));
 #endif
     default: return lcx__attn_exp_ref(x);
@@ -1174,12 +1828,12 @@ LCX__STATIC void lcx__attn_logits_step(const lcx__attn *a, int simd, const lcx__
                                        int R, const lcx__attn_tile *t, const void *const *krow,
                                        const int64_t *kpos) {
     switch (simd) {
-#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512:
         lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
         break;
 #endif
-#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
         lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
         break;
