@@ -801,9 +801,10 @@ typedef struct lcx__attn {
     int64_t out_stride, out_hs;
     float *lse;
     /* plan */
-    int decode, nt, splits, rmax;
+    int decode, nt, splits, rmax, pf_tokens;
     int64_t bq, n_qb;
-    size_t scr_floats; /* per thread */
+    size_t sec_floats; /* scratch of one KV head's rows */
+    size_t scr_floats; /* per thread: decode, one section per KV head; prefill, one */
 } lcx__attn;
 
 LCX__INLINE size_t lcx__attn_r16(size_t x) { return (x + 15) & ~(size_t)15; }
@@ -1040,7 +1041,7 @@ LCX__STATIC size_t lcx__attn_scr_layout(const lcx__attn *a, float *base, lcx__at
     LCX__ATTN_TAKE(slope, float, R);
     LCX__ATTN_TAKE(s, float, R * LCX__ATTN_TK);
     LCX__ATTN_TAKE(kt, float, a->decode ? 0 : dp * LCX__ATTN_TK);
-    LCX__ATTN_TAKE(vc, float, (a->decode || a->vt == LCX_F32) ? 0 : LCX__ATTN_TK * dvp);
+    LCX__ATTN_TAKE(vc, float, a->decode ? 0 : LCX__ATTN_TK * dvp);
     LCX__ATTN_TAKE(qpos, int64_t, 2 * R);
 #undef LCX__ATTN_TAKE
     return off;
@@ -1137,6 +1138,7 @@ LCX__STATIC void lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
     for (; j < LCX__ATTN_TK; j++) kf[j] = 0.0f;
 }
 
+
 #ifdef LCX__HAVE_AVX512
 /* exp(x), relative error ~1e-7; exactly 0 below LCX__ATTN_EXP_LO (no subnormals). */
 LCX__ATTN_FI __m512 lcx__attn_exp16(__m512 x) {
@@ -1216,7 +1218,8 @@ LCX__ATTN_FI __m512 lcx__attn_hsum16x16(const __m512 *v) {
    rows x 4 keys per step, so each K element is loaded and converted once for all the
    rows of the group; partial sums reduced by one transpose-add per 16 dots. */
 LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const void *const *krow, const int kt) {
+                                      const void *const *krow, int pfn, const int kt) {
+    (void)pfn;
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
     const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
     int r0, j0, c;
@@ -1276,10 +1279,10 @@ LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *s
     }
 }
 LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
-                                                int R, int n, const void *const *krow) {
-    if (a->kt == LCX_F32) lcx__attn_sd16_body(a, sc, R, n, krow, LCX_F32);
-    else if (a->kt == LCX_F16) lcx__attn_sd16_body(a, sc, R, n, krow, LCX_F16);
-    else lcx__attn_sd16_body(a, sc, R, n, krow, LCX_BF16);
+                                                int R, int n, const void *const *krow, int pfn) {
+    if (a->kt == LCX_F32) lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_F16);
+    else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
 }
 
 /* 16x16 transpose in registers: r[k][c] -> r[c][k] */
@@ -1460,7 +1463,8 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
 /* O = alpha O + P V: 4 rows x 64 columns of accumulators across the tile's keys,
    each V element loaded and widened once per 4 rows. */
 LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const void *const *vrow, const int vt) {
+                                      const void *const *vrow, int pfn, const int vt) {
+    (void)pfn;
     const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
     int r0, c0, j;
     for (r0 = 0; r0 < R; r0 += 4) {
@@ -1536,14 +1540,14 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
     }
 }
 LCX__STATIC void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                     const void *const *vrow, int vt) {
-    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, LCX_F32);
-    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, LCX_F16);
-    else lcx__attn_pv16_body(a, sc, R, n, vrow, LCX_BF16);
+                                     const void *const *vrow, int vt, int pfn) {
+    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F16);
+    else lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_BF16);
 }
 
-/* Prefill with f16/bf16 V: widen the tile once into the scratch (each element is
-   then used by every row of the item). */
+/* Prefill: copy the V tile, widened to float, into the scratch once (each element is
+   then used by every row of the item, from L1). */
 LCX__STATIC void lcx__attn_widen_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int n,
                                         const void *const *vrow, const void **vb) {
     size_t dvp = lcx__attn_r16((size_t)a->dv);
@@ -1551,7 +1555,8 @@ LCX__STATIC void lcx__attn_widen_avx512(const lcx__attn *a, const lcx__attn_scr 
     for (j = 0; j < n; j++) {
         float *dst = sc->vc + (size_t)j * dvp;
         if (a->vt == LCX_F16) lcx__f16_to_f32_row_avx512((const lcx_f16 *)vrow[j], dst, a->dv);
-        else lcx__bf16_to_f32_row_avx512((const lcx_bf16 *)vrow[j], dst, a->dv);
+        else if (a->vt == LCX_BF16) lcx__bf16_to_f32_row_avx512((const lcx_bf16 *)vrow[j], dst, a->dv);
+        else memcpy(dst, vrow[j], (size_t)a->dv * sizeof(float));
         if (dvp > (size_t)a->dv) memset(dst + a->dv, 0, (dvp - (size_t)a->dv) * sizeof(float));
         vb[j] = dst;
     }
@@ -1774,24 +1779,53 @@ LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, 
     else lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_BF16);
 }
 #endif /* LCX__HAVE_AVX2 */
+/* Decode reads the cache once, one KV head at a time; in a [token][head][dim] cache
+   that is 256-byte pieces 2 KiB apart, a pattern the hardware prefetchers follow at
+   half the streaming speed. So while head h of tile t is computed, 1/n_kv_heads of
+   tile t+1's token rows (all heads, in address order) are prefetched into L2. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LCX__ATTN_PREFETCH(p) __builtin_prefetch((p), 0, 1)
+#else
+#  define LCX__ATTN_PREFETCH(p) ((void)(p))
+#endif
+LCX__STATIC void lcx__attn_prefetch_tokens(const lcx__attn *a, int64_t t0, int64_t t1) {
+    size_t ke = (size_t)lcx__attn_esize(a->kt), ve = (size_t)lcx__attn_esize(a->vt);
+    size_t kspan = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) * ke;
+    size_t vspan = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) * ve;
+    int64_t t;
+    for (t = t0; t < t1; t++) {
+        const char *kr, *vr;
+        size_t c;
+        if (a->kind == LCX_KV_CONTIGUOUS) {
+            kr = a->k + (size_t)t * (size_t)a->ks * ke;
+            vr = a->v + (size_t)t * (size_t)a->vs * ve;
+        } else {
+            kr = (const char *)a->kp[t / a->pt] + (size_t)(t % a->pt) * (size_t)a->ks * ke;
+            vr = (const char *)a->vp[t / a->pt] + (size_t)(t % a->pt) * (size_t)a->vs * ve;
+        }
+        for (c = 0; c < kspan; c += 64) LCX__ATTN_PREFETCH(kr + c);
+        for (c = 0; c < vspan; c += 64) LCX__ATTN_PREFETCH(vr + c);
+    }
+}
+
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
 LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_scr *sc, int R,
                                 const lcx__attn_tile *t, const void *const *krow,
-                                const void *const *vrow, const int64_t *kpos) {
+                                const void *const *vrow, const int64_t *kpos, int pfn) {
     switch (simd) {
 #if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512:
-        if (a->decode) lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
+        if (a->decode) lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow, pfn);
         else lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
         lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
-        if (!a->decode && a->vt != LCX_F32) {
+        if (!a->decode) { /* prefill: the tile is reused by every row; make it dense */
             const void *vb[LCX__ATTN_TK];
             lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
-            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, 0);
         } else {
-            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, pfn);
         }
         return;
 #endif
@@ -1803,6 +1837,7 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         return;
 #endif
     default:
+        (void)pfn;
         lcx__attn_scores_ref(a, sc, R, t->n, krow);
         lcx__attn_online_ref(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_pv_ref(a, sc, R, t->n, vrow, a->vt);
@@ -1830,7 +1865,7 @@ LCX__STATIC void lcx__attn_logits_step(const lcx__attn *a, int simd, const lcx__
     switch (simd) {
 #if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512:
-        lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
+        lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow, 0);
         break;
 #endif
 #if defined(LCX__HAVE_AVX2)
@@ -1896,32 +1931,54 @@ LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, con
 
 /* One work item: KV head kvh, queries [qa, qb), keys [ka, kb). part == NULL: final
    rows to out/lse; else unnormalised (o, m, l) rows of this split. */
-LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh, int64_t qa,
-                                int64_t qb, int64_t ka, int64_t kb, float *part) {
+LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh0, int kvh1,
+                                int64_t qa, int64_t qb, int64_t ka, int64_t kb, float *part) {
     lcx__attn_scr sc;
-    const void *krow[LCX__ATTN_TK], *vrow[LCX__ATTN_TK];
-    int64_t kpos[LCX__ATTN_TK], qmin, qmax, cursor = ka;
-    lcx__attn_tile t;
+    const void *kx[2 * LCX__ATTN_TK], *vx[2 * LCX__ATTN_TK]; /* this tile's rows, then the
+                                                               next tile's (prefetch) */
+    int64_t kpos[LCX__ATTN_TK], qmin = 0, qmax = 0, cursor = ka;
+    lcx__attn_tile t, tn;
     size_t dvp = lcx__attn_r16((size_t)a->dv);
-    int R, r, j;
-    lcx__attn_scr_layout(a, scr, &sc);
-    R = lcx__attn_rows_init(a, &sc, kvh, qa, qb, &qmin, &qmax);
-    while (lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &t)) {
-        lcx__attn_tile_src(a, kvh, t.k0, t.n, krow, vrow);
-        for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
-        lcx__attn_step(a, simd, &sc, R, &t, krow, vrow, kpos);
+    int R = 0, r, j, have, have_next, kvh;
+    for (kvh = kvh0; kvh < kvh1; kvh++) {
+        lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
+        R = lcx__attn_rows_init(a, &sc, kvh, qa, qb, &qmin, &qmax);
     }
-    for (r = 0; r < R; r++) {
-        int64_t tq = qa + r / a->group;
-        int h = kvh * a->group + r % a->group;
-        const float *o = sc.o + (size_t)r * dvp;
-        if (part) {
-            float *dst = part + (size_t)(tq * a->nh + h) * (size_t)(a->dv + 2);
-            memcpy(dst, o, (size_t)a->dv * sizeof(float));
-            dst[a->dv] = sc.m[r];
-            dst[a->dv + 1] = sc.l[r];
-        } else {
-            lcx__attn_finish_row(a, h, tq, o, sc.m[r], sc.l[r]);
+    have = lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &t);
+    while (have) {
+        have_next = lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &tn);
+        for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
+        /* every KV head of this tile before the next tile: with [token][head][dim]
+           caches the tile's memory is then read whole, page by page */
+        for (kvh = kvh0; kvh < kvh1; kvh++) {
+            lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
+            if (have_next && a->decode && a->pf_tokens) {
+                int nk = kvh1 - kvh0, i = kvh - kvh0;
+                lcx__attn_prefetch_tokens(a, tn.k0 + (int64_t)tn.n * i / nk,
+                                          tn.k0 + (int64_t)tn.n * (i + 1) / nk);
+            }
+            lcx__attn_tile_src(a, kvh, t.k0, t.n, kx, vx);
+            if (have_next && a->decode) lcx__attn_tile_src(a, kvh, tn.k0, tn.n, kx + t.n, vx + t.n);
+            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos,
+                           t.n + (have_next && a->decode ? tn.n : 0));
+        }
+        t = tn;
+        have = have_next;
+    }
+    for (kvh = kvh0; kvh < kvh1; kvh++) {
+        lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
+        for (r = 0; r < R; r++) {
+            int64_t tq = qa + r / a->group;
+            int h = kvh * a->group + r % a->group;
+            const float *o = sc.o + (size_t)r * dvp;
+            if (part) {
+                float *dst = part + (size_t)(tq * a->nh + h) * (size_t)(a->dv + 2);
+                memcpy(dst, o, (size_t)a->dv * sizeof(float));
+                dst[a->dv] = sc.m[r];
+                dst[a->dv + 1] = sc.l[r];
+            } else {
+                lcx__attn_finish_row(a, h, tq, o, sc.m[r], sc.l[r]);
+            }
         }
     }
 }
@@ -2000,7 +2057,13 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a) {
     }
     a->rmax = (int)a->bq * a->group;
     a->n_qb = a->n_q > 0 ? (a->n_q + a->bq - 1) / a->bq : 0;
-    a->scr_floats = lcx__attn_scr_layout(a, NULL, NULL);
+    a->sec_floats = lcx__attn_scr_layout(a, NULL, NULL);
+    /* token rows hold every head ([token][head][dim]): prefetch whole token rows */
+    a->pf_tokens = a->nkv > 1 &&
+                   (int64_t)(a->nkv - 1) * a->khs + a->d <= a->ks &&
+                   (int64_t)(a->nkv - 1) * a->vhs + a->dv <= a->vs;
+    /* decode items hold every KV head (one pass over the cache's memory) */
+    a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
 }
 
 LCX__STATIC int lcx__attn_want_threads(const lcx__attn *a, int n_threads) {
@@ -2015,7 +2078,7 @@ LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     if (!a->decode) return 1;
     maxs = (a->n_kv + 255) / 256;
     if (a->det) s = (a->n_kv + 2047) / 2048;
-    else s = (4 * (int64_t)nt + a->nkv - 1) / a->nkv;
+    else s = 4 * (int64_t)nt;
     if (nt == 1 && !a->det) s = 1;
     if (s > maxs) s = maxs;
     if (s > 64) s = 64;
@@ -2174,7 +2237,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
         base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * (size_t)(a.dv + 2) * (size_t)s * 4);
     }
     scr = (float *)(void *)base;
-    n_jobs = (int64_t)a.nkv * a.n_qb * s;
+    n_jobs = a.decode ? s : (int64_t)a.nkv * a.n_qb;
     if (nt > n_jobs) nt = (int)n_jobs;
     {
         /* prefill: item = (kvh, query block), the costliest (last) blocks first;
@@ -2182,18 +2245,17 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
 #define LCX__ATTN_RUN_JOB(tid)                                                              \
     do {                                                                                    \
         float *scr_ = scr + (size_t)(tid) * a.scr_floats;                                   \
-        int kvh_ = (int)(job % a.nkv);                                                      \
-        int64_t rest_ = job / a.nkv;                                                        \
         if (a.decode) {                                                                     \
-            int64_t ka_ = a.n_kv * rest_ / s, kb_ = a.n_kv * (rest_ + 1) / s;               \
-            lcx__attn_item(&a, simd, scr_, kvh_, 0, a.n_q, ka_, kb_,                        \
-                           s > 1 ? part + (size_t)rest_ * (size_t)a.n_q * (size_t)a.nh *    \
+            int64_t ka_ = a.n_kv * job / s, kb_ = a.n_kv * (job + 1) / s;                   \
+            lcx__attn_item(&a, simd, scr_, 0, a.nkv, 0, a.n_q, ka_, kb_,                    \
+                           s > 1 ? part + (size_t)job * (size_t)a.n_q * (size_t)a.nh *      \
                                               (size_t)(a.dv + 2)                            \
                                  : NULL);                                                   \
         } else {                                                                            \
-            int64_t qb_ = a.n_qb - 1 - rest_, qa_ = qb_ * a.bq;                             \
+            int kvh_ = (int)(job % a.nkv);                                                  \
+            int64_t qb_ = a.n_qb - 1 - job / a.nkv, qa_ = qb_ * a.bq;                       \
             int64_t qe_ = qa_ + a.bq < a.n_q ? qa_ + a.bq : a.n_q;                          \
-            lcx__attn_item(&a, simd, scr_, kvh_, qa_, qe_, 0, a.n_kv, NULL);                \
+            lcx__attn_item(&a, simd, scr_, kvh_, kvh_ + 1, qa_, qe_, 0, a.n_kv, NULL);      \
         }                                                                                   \
     } while (0)
 #ifdef LCX__OPENMP
