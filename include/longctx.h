@@ -1196,22 +1196,24 @@ LCX__ATTN_FI __m512 lcx__attn_ld16m(const void *row, int type, int i, __mmask16 
         _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i)), 16));
 }
 
-/* out lane i = sum of the lanes of v[i] (16 vectors) */
-LCX__ATTN_FI __m512 lcx__attn_hsum16x16(const __m512 *v) {
-    __m512 t[8], u[4], x, y;
-    int k;
-    for (k = 0; k < 8; k++)
-        t[k] = _mm512_add_ps(_mm512_unpacklo_ps(v[2 * k], v[2 * k + 1]),
-                             _mm512_unpackhi_ps(v[2 * k], v[2 * k + 1]));
-    for (k = 0; k < 4; k++)
-        u[k] = _mm512_add_ps(_mm512_shuffle_ps(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                             _mm512_shuffle_ps(t[2 * k], t[2 * k + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    x = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
-                      _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
-    y = _mm512_add_ps(_mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(2, 0, 2, 0)),
-                      _mm512_shuffle_f32x4(u[2], u[3], _MM_SHUFFLE(3, 1, 3, 1)));
-    return _mm512_add_ps(_mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(2, 0, 2, 0)),
-                         _mm512_shuffle_f32x4(x, y, _MM_SHUFFLE(3, 1, 3, 1)));
+/* out lane i = sum of the lanes of v_i (16 vectors); written out by hand, -O2 does
+   not unroll loops over vector arrays and would keep them in memory */
+#define LCX__ATTN_PAIR(a, b) _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b))
+#define LCX__ATTN_QUAD(a, b)                                                     \
+    _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)),              \
+                  _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)))
+#define LCX__ATTN_LANES(a, b)                                                    \
+    _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),           \
+                  _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)))
+LCX__ATTN_FI __m512 lcx__attn_hsum16x16(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 v4,
+                                        __m512 v5, __m512 v6, __m512 v7, __m512 v8, __m512 v9,
+                                        __m512 v10, __m512 v11, __m512 v12, __m512 v13,
+                                        __m512 v14, __m512 v15) {
+    __m512 u0 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v0, v1), LCX__ATTN_PAIR(v2, v3));
+    __m512 u1 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v4, v5), LCX__ATTN_PAIR(v6, v7));
+    __m512 u2 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v8, v9), LCX__ATTN_PAIR(v10, v11));
+    __m512 u3 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v12, v13), LCX__ATTN_PAIR(v14, v15));
+    return LCX__ATTN_LANES(LCX__ATTN_LANES(u0, u1), LCX__ATTN_LANES(u2, u3));
 }
 
 /* Decode logits: K rows used straight from the cache (widened in registers), 4 query
@@ -1234,28 +1236,29 @@ LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *s
             const void *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
             const void *k2 = j0 + 2 < n ? krow[j0 + 2] : k0;
             const void *k3 = j0 + 3 < n ? krow[j0 + 3] : k0;
-            __m512 acc[16], h;
-            for (c = 0; c < 16; c++) acc[c] = _mm512_setzero_ps();
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+            __m512 c13 = c0, c14 = c0, c15 = c0, h;
 #define LCX__ATTN_SD_STEP(X0, X1, X2, X3, i)                                     \
     do {                                                                         \
         __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
         __m512 qc_ = _mm512_loadu_ps(q2 + (i)), qd_ = _mm512_loadu_ps(q3 + (i)); \
-        acc[0] = _mm512_fmadd_ps(qa_, X0, acc[0]);                               \
-        acc[1] = _mm512_fmadd_ps(qa_, X1, acc[1]);                               \
-        acc[2] = _mm512_fmadd_ps(qa_, X2, acc[2]);                               \
-        acc[3] = _mm512_fmadd_ps(qa_, X3, acc[3]);                               \
-        acc[4] = _mm512_fmadd_ps(qb_, X0, acc[4]);                               \
-        acc[5] = _mm512_fmadd_ps(qb_, X1, acc[5]);                               \
-        acc[6] = _mm512_fmadd_ps(qb_, X2, acc[6]);                               \
-        acc[7] = _mm512_fmadd_ps(qb_, X3, acc[7]);                               \
-        acc[8] = _mm512_fmadd_ps(qc_, X0, acc[8]);                               \
-        acc[9] = _mm512_fmadd_ps(qc_, X1, acc[9]);                               \
-        acc[10] = _mm512_fmadd_ps(qc_, X2, acc[10]);                             \
-        acc[11] = _mm512_fmadd_ps(qc_, X3, acc[11]);                             \
-        acc[12] = _mm512_fmadd_ps(qd_, X0, acc[12]);                             \
-        acc[13] = _mm512_fmadd_ps(qd_, X1, acc[13]);                             \
-        acc[14] = _mm512_fmadd_ps(qd_, X2, acc[14]);                             \
-        acc[15] = _mm512_fmadd_ps(qd_, X3, acc[15]);                             \
+        c0 = _mm512_fmadd_ps(qa_, X0, c0);                                       \
+        c1 = _mm512_fmadd_ps(qa_, X1, c1);                                       \
+        c2 = _mm512_fmadd_ps(qa_, X2, c2);                                       \
+        c3 = _mm512_fmadd_ps(qa_, X3, c3);                                       \
+        c4 = _mm512_fmadd_ps(qb_, X0, c4);                                       \
+        c5 = _mm512_fmadd_ps(qb_, X1, c5);                                       \
+        c6 = _mm512_fmadd_ps(qb_, X2, c6);                                       \
+        c7 = _mm512_fmadd_ps(qb_, X3, c7);                                       \
+        c8 = _mm512_fmadd_ps(qc_, X0, c8);                                       \
+        c9 = _mm512_fmadd_ps(qc_, X1, c9);                                       \
+        c10 = _mm512_fmadd_ps(qc_, X2, c10);                                     \
+        c11 = _mm512_fmadd_ps(qc_, X3, c11);                                     \
+        c12 = _mm512_fmadd_ps(qd_, X0, c12);                                     \
+        c13 = _mm512_fmadd_ps(qd_, X1, c13);                                     \
+        c14 = _mm512_fmadd_ps(qd_, X2, c14);                                     \
+        c15 = _mm512_fmadd_ps(qd_, X3, c15);                                     \
     } while (0)
             for (c = 0; c < nf; c++) {
                 __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
@@ -1268,7 +1271,8 @@ LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *s
                 LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
             }
 #undef LCX__ATTN_SD_STEP
-            h = lcx__attn_hsum16x16(acc);
+            h = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13,
+                                    c14, c15);
             /* lanes 4r..4r+3 are row r's 4 keys; S rows are padded to TK, and the
                scratch has rows up to a multiple of 16, so whole quads are stored */
             _mm_storeu_ps(s + j0, _mm512_castps512_ps128(h));
@@ -1285,30 +1289,150 @@ LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__a
     else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
 }
 
-/* 16x16 transpose in registers: r[k][c] -> r[c][k] */
+/* Decode, every KV head of the item at once: for each block of 4 keys, the 16 dots of
+   each head in turn, so a [token][head][dim] cache is read in address order (the
+   per-head order reads 256-byte pieces 2 KiB apart, which the hardware prefetchers
+   stream at half speed). The V rows of the same tokens are prefetched into L2 for the
+   P V step that follows. krow/vrow: the rows of head kvh0; head h adds h * head
+   stride. Sections of the scratch: one per head, sec_floats apart. */
+LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
+                                       const void *const *krow, const void *const *vrow,
+                                       const void *const *nkrow, const void *const *nvrow,
+                                       int nn, const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
+    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                                            (size_t)lcx__attn_esize(a->vt)
+                                      : 0;
+    const size_t kspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                                            (size_t)lcx__attn_esize(a->kt)
+                                      : 0;
+    lcx__attn_scr s0;
+    size_t qoff, soff;
+    int r0, j0, c, h;
+    (void)vrow;
+    lcx__attn_scr_layout(a, scr, &s0);
+    qoff = (size_t)(s0.qp - scr);
+    soff = (size_t)(s0.s - scr);
+    for (j0 = 0; j0 < n; j0 += 4) {
+        const char *b0 = (const char *)krow[j0];
+        const char *b1 = (const char *)(j0 + 1 < n ? krow[j0 + 1] : krow[j0]);
+        const char *b2 = (const char *)(j0 + 2 < n ? krow[j0 + 2] : krow[j0]);
+        const char *b3 = (const char *)(j0 + 3 < n ? krow[j0 + 3] : krow[j0]);
+        if (vspan) { /* the next tile's token rows, into L2, in address order */
+            int jj, e = j0 + 4 >= n ? nn : j0 + 4; /* the last block takes the rest */
+            size_t off;
+            if (e > nn) e = nn;
+            for (jj = j0; jj < e; jj++) {
+                for (off = 0; off < kspan; off += 64)
+                    _mm_prefetch((const char *)nkrow[jj] + off, _MM_HINT_T1);
+                for (off = 0; off < vspan; off += 64)
+                    _mm_prefetch((const char *)nvrow[jj] + off, _MM_HINT_T1);
+            }
+        }
+        for (h = 0; h < nk; h++) {
+            const float *qsec = scr + (size_t)h * a->sec_floats + qoff;
+            float *ssec = scr + (size_t)h * a->sec_floats + soff;
+            const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
+            const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
+            for (r0 = 0; r0 < R; r0 += 4) {
+                const float *q0 = qsec + (size_t)r0 * dp;
+                const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+                const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+                const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+                float *s = ssec + (size_t)r0 * LCX__ATTN_TK;
+                __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+                __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+                __m512 c13 = c0, c14 = c0, c15 = c0, hs;
+#define LCX__ATTN_SD_STEP(X0, X1, X2, X3, i)                                     \
+    do {                                                                         \
+        __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
+        __m512 qc_ = _mm512_loadu_ps(q2 + (i)), qd_ = _mm512_loadu_ps(q3 + (i)); \
+        c0 = _mm512_fmadd_ps(qa_, X0, c0);                                       \
+        c1 = _mm512_fmadd_ps(qa_, X1, c1);                                       \
+        c2 = _mm512_fmadd_ps(qa_, X2, c2);                                       \
+        c3 = _mm512_fmadd_ps(qa_, X3, c3);                                       \
+        c4 = _mm512_fmadd_ps(qb_, X0, c4);                                       \
+        c5 = _mm512_fmadd_ps(qb_, X1, c5);                                       \
+        c6 = _mm512_fmadd_ps(qb_, X2, c6);                                       \
+        c7 = _mm512_fmadd_ps(qb_, X3, c7);                                       \
+        c8 = _mm512_fmadd_ps(qc_, X0, c8);                                       \
+        c9 = _mm512_fmadd_ps(qc_, X1, c9);                                       \
+        c10 = _mm512_fmadd_ps(qc_, X2, c10);                                     \
+        c11 = _mm512_fmadd_ps(qc_, X3, c11);                                     \
+        c12 = _mm512_fmadd_ps(qd_, X0, c12);                                     \
+        c13 = _mm512_fmadd_ps(qd_, X1, c13);                                     \
+        c14 = _mm512_fmadd_ps(qd_, X2, c14);                                     \
+        c15 = _mm512_fmadd_ps(qd_, X3, c15);                                     \
+    } while (0)
+                for (c = 0; c < nf; c++) {
+                    __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+                    __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+                    LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
+                }
+                if (tm) {
+                    __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+                    __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+                    LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
+                }
+#undef LCX__ATTN_SD_STEP
+                hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
+                                         c13, c14, c15);
+                _mm_storeu_ps(s + j0, _mm512_castps512_ps128(hs));
+                _mm_storeu_ps(s + LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 1));
+                _mm_storeu_ps(s + 2 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 2));
+                _mm_storeu_ps(s + 3 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 3));
+            }
+        }
+    }
+}
+LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, int nk, int R,
+                                               int n, const void *const *krow,
+                                               const void *const *vrow,
+                                               const void *const *nkrow,
+                                               const void *const *nvrow, int nn) {
+    if (a->kt == LCX_F32) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F16);
+    else lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_BF16);
+}
+
+/* 16x16 transpose in registers: r[k][c] -> r[c][k] (straight-line code) */
 LCX__ATTN_FI void lcx__attn_tr16(__m512 *r) {
-    __m512 t[16], u[16];
-    int k, m;
-    for (k = 0; k < 16; k += 2) {
-        t[k] = _mm512_unpacklo_ps(r[k], r[k + 1]);
-        t[k + 1] = _mm512_unpackhi_ps(r[k], r[k + 1]);
-    }
-    for (k = 0; k < 16; k += 4) {
-        u[k] = _mm512_shuffle_ps(t[k], t[k + 2], 0x44);
-        u[k + 1] = _mm512_shuffle_ps(t[k], t[k + 2], 0xEE);
-        u[k + 2] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0x44);
-        u[k + 3] = _mm512_shuffle_ps(t[k + 1], t[k + 3], 0xEE);
-    }
-    for (m = 0; m < 4; m++) {
-        __m512 va = _mm512_shuffle_f32x4(u[m], u[4 + m], _MM_SHUFFLE(2, 0, 2, 0));
-        __m512 vb = _mm512_shuffle_f32x4(u[m], u[4 + m], _MM_SHUFFLE(3, 1, 3, 1));
-        __m512 wa = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(2, 0, 2, 0));
-        __m512 wb = _mm512_shuffle_f32x4(u[8 + m], u[12 + m], _MM_SHUFFLE(3, 1, 3, 1));
-        r[m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(2, 0, 2, 0));
-        r[8 + m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(3, 1, 3, 1));
-        r[4 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(2, 0, 2, 0));
-        r[12 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(3, 1, 3, 1));
-    }
+    __m512 t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
+    __m512 u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15;
+    t0 = _mm512_unpacklo_ps(r[0], r[1]); t1 = _mm512_unpackhi_ps(r[0], r[1]);
+    t2 = _mm512_unpacklo_ps(r[2], r[3]); t3 = _mm512_unpackhi_ps(r[2], r[3]);
+    t4 = _mm512_unpacklo_ps(r[4], r[5]); t5 = _mm512_unpackhi_ps(r[4], r[5]);
+    t6 = _mm512_unpacklo_ps(r[6], r[7]); t7 = _mm512_unpackhi_ps(r[6], r[7]);
+    t8 = _mm512_unpacklo_ps(r[8], r[9]); t9 = _mm512_unpackhi_ps(r[8], r[9]);
+    t10 = _mm512_unpacklo_ps(r[10], r[11]); t11 = _mm512_unpackhi_ps(r[10], r[11]);
+    t12 = _mm512_unpacklo_ps(r[12], r[13]); t13 = _mm512_unpackhi_ps(r[12], r[13]);
+    t14 = _mm512_unpacklo_ps(r[14], r[15]); t15 = _mm512_unpackhi_ps(r[14], r[15]);
+    u0 = _mm512_shuffle_ps(t0, t2, 0x44); u1 = _mm512_shuffle_ps(t0, t2, 0xEE);
+    u2 = _mm512_shuffle_ps(t1, t3, 0x44); u3 = _mm512_shuffle_ps(t1, t3, 0xEE);
+    u4 = _mm512_shuffle_ps(t4, t6, 0x44); u5 = _mm512_shuffle_ps(t4, t6, 0xEE);
+    u6 = _mm512_shuffle_ps(t5, t7, 0x44); u7 = _mm512_shuffle_ps(t5, t7, 0xEE);
+    u8 = _mm512_shuffle_ps(t8, t10, 0x44); u9 = _mm512_shuffle_ps(t8, t10, 0xEE);
+    u10 = _mm512_shuffle_ps(t9, t11, 0x44); u11 = _mm512_shuffle_ps(t9, t11, 0xEE);
+    u12 = _mm512_shuffle_ps(t12, t14, 0x44); u13 = _mm512_shuffle_ps(t12, t14, 0xEE);
+    u14 = _mm512_shuffle_ps(t13, t15, 0x44); u15 = _mm512_shuffle_ps(t13, t15, 0xEE);
+#define LCX__ATTN_T3(m, um, u4m, u8m, u12m)                                      \
+    do {                                                                         \
+        __m512 va = _mm512_shuffle_f32x4(um, u4m, _MM_SHUFFLE(2, 0, 2, 0));      \
+        __m512 vb = _mm512_shuffle_f32x4(um, u4m, _MM_SHUFFLE(3, 1, 3, 1));      \
+        __m512 wa = _mm512_shuffle_f32x4(u8m, u12m, _MM_SHUFFLE(2, 0, 2, 0));    \
+        __m512 wb = _mm512_shuffle_f32x4(u8m, u12m, _MM_SHUFFLE(3, 1, 3, 1));    \
+        r[m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(2, 0, 2, 0));            \
+        r[8 + m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(3, 1, 3, 1));        \
+        r[4 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(2, 0, 2, 0));        \
+        r[12 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(3, 1, 3, 1));       \
+    } while (0)
+    LCX__ATTN_T3(0, u0, u4, u8, u12);
+    LCX__ATTN_T3(1, u1, u5, u9, u13);
+    LCX__ATTN_T3(2, u2, u6, u10, u14);
+    LCX__ATTN_T3(3, u3, u7, u11, u15);
+#undef LCX__ATTN_T3
 }
 
 /* K tile -> kt[i][j] (float, i < d, j < TK; columns j >= n are 0) */
@@ -1779,35 +1903,6 @@ LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, 
     else lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_BF16);
 }
 #endif /* LCX__HAVE_AVX2 */
-/* Decode reads the cache once, one KV head at a time; in a [token][head][dim] cache
-   that is 256-byte pieces 2 KiB apart, a pattern the hardware prefetchers follow at
-   half the streaming speed. So while head h of tile t is computed, 1/n_kv_heads of
-   tile t+1's token rows (all heads, in address order) are prefetched into L2. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define LCX__ATTN_PREFETCH(p) __builtin_prefetch((p), 0, 1)
-#else
-#  define LCX__ATTN_PREFETCH(p) ((void)(p))
-#endif
-LCX__STATIC void lcx__attn_prefetch_tokens(const lcx__attn *a, int64_t t0, int64_t t1) {
-    size_t ke = (size_t)lcx__attn_esize(a->kt), ve = (size_t)lcx__attn_esize(a->vt);
-    size_t kspan = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) * ke;
-    size_t vspan = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) * ve;
-    int64_t t;
-    for (t = t0; t < t1; t++) {
-        const char *kr, *vr;
-        size_t c;
-        if (a->kind == LCX_KV_CONTIGUOUS) {
-            kr = a->k + (size_t)t * (size_t)a->ks * ke;
-            vr = a->v + (size_t)t * (size_t)a->vs * ve;
-        } else {
-            kr = (const char *)a->kp[t / a->pt] + (size_t)(t % a->pt) * (size_t)a->ks * ke;
-            vr = (const char *)a->vp[t / a->pt] + (size_t)(t % a->pt) * (size_t)a->vs * ve;
-        }
-        for (c = 0; c < kspan; c += 64) LCX__ATTN_PREFETCH(kr + c);
-        for (c = 0; c < vspan; c += 64) LCX__ATTN_PREFETCH(vr + c);
-    }
-}
-
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
@@ -1842,6 +1937,41 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         lcx__attn_online_ref(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_pv_ref(a, sc, R, t->n, vrow, a->vt);
         return;
+    }
+}
+
+/* Decode step over every KV head [kvh0, kvh1) of an item for one tile; krow/vrow are
+   the rows of head kvh0 (head h is h - kvh0 head strides further). */
+LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, int kvh0,
+                                      int kvh1, int R, const lcx__attn_tile *t,
+                                      const void *const *krow, const void *const *vrow,
+                                      const int64_t *kpos, const void *const *nkrow,
+                                      const void *const *nvrow, int nn) {
+    const void *kh[LCX__ATTN_TK], *vh[LCX__ATTN_TK];
+    size_t koff = (size_t)a->khs * (size_t)lcx__attn_esize(a->kt);
+    size_t voff = (size_t)a->vhs * (size_t)lcx__attn_esize(a->vt);
+    lcx__attn_scr sc;
+    int h, j;
+#ifdef LCX__HAVE_AVX512
+    if (simd == LCX__SIMD_AVX512) {
+        lcx__attn_scores_multi_avx512(a, scr, kvh1 - kvh0, R, t->n, krow, vrow, nkrow, nvrow, nn);
+        for (h = 0; h < kvh1 - kvh0; h++) {
+            lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+            lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
+            for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
+            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, 0);
+        }
+        return;
+    }
+#endif
+    (void)nkrow; (void)nvrow; (void)nn;
+    for (h = 0; h < kvh1 - kvh0; h++) {
+        lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+        for (j = 0; j < t->n; j++) {
+            kh[j] = (const char *)krow[j] + (size_t)h * koff;
+            vh[j] = (const char *)vrow[j] + (size_t)h * voff;
+        }
+        lcx__attn_step(a, simd, &sc, R, t, kh, vh, kpos, 0);
     }
 }
 
@@ -1934,8 +2064,8 @@ LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, con
 LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh0, int kvh1,
                                 int64_t qa, int64_t qb, int64_t ka, int64_t kb, float *part) {
     lcx__attn_scr sc;
-    const void *kx[2 * LCX__ATTN_TK], *vx[2 * LCX__ATTN_TK]; /* this tile's rows, then the
-                                                               next tile's (prefetch) */
+    const void *kx[LCX__ATTN_TK], *vx[LCX__ATTN_TK];   /* this tile's rows of head kvh0 */
+    const void *nkx[LCX__ATTN_TK], *nvx[LCX__ATTN_TK]; /* the next tile's (prefetch) */
     int64_t kpos[LCX__ATTN_TK], qmin = 0, qmax = 0, cursor = ka;
     lcx__attn_tile t, tn;
     size_t dvp = lcx__attn_r16((size_t)a->dv);
@@ -1948,19 +2078,17 @@ LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kv
     while (have) {
         have_next = lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &tn);
         for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
-        /* every KV head of this tile before the next tile: with [token][head][dim]
-           caches the tile's memory is then read whole, page by page */
-        for (kvh = kvh0; kvh < kvh1; kvh++) {
-            lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
-            if (have_next && a->decode && a->pf_tokens) {
-                int nk = kvh1 - kvh0, i = kvh - kvh0;
-                lcx__attn_prefetch_tokens(a, tn.k0 + (int64_t)tn.n * i / nk,
-                                          tn.k0 + (int64_t)tn.n * (i + 1) / nk);
-            }
-            lcx__attn_tile_src(a, kvh, t.k0, t.n, kx, vx);
-            if (have_next && a->decode) lcx__attn_tile_src(a, kvh, tn.k0, tn.n, kx + t.n, vx + t.n);
-            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos,
-                           t.n + (have_next && a->decode ? tn.n : 0));
+        if (a->decode) {
+            /* every KV head of this tile before the next tile: a [token][head][dim]
+               cache is then read whole, in address order */
+            lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
+            if (have_next) lcx__attn_tile_src(a, kvh0, tn.k0, tn.n, nkx, nvx);
+            lcx__attn_step_heads(a, simd, scr, kvh0, kvh1, R, &t, kx, vx, kpos, nkx, nvx,
+                                 have_next ? tn.n : 0);
+        } else {
+            lcx__attn_scr_layout(a, scr, &sc);
+            lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
+            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, 0);
         }
         t = tn;
         have = have_next;
