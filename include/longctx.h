@@ -1691,22 +1691,28 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
         const float *p2 = nr > 2 ? p0 + 2 * LCX__ATTN_TK : p0;
         const float *p3 = nr > 3 ? p0 + 3 * LCX__ATTN_TK : p0;
         float *o0 = sc->o + (size_t)r0 * dvp;
-        const __m512 a0 = _mm512_set1_ps(sc->alpha[r0]);
-        const __m512 a1 = _mm512_set1_ps(sc->alpha[r0 + (nr > 1)]);
-        const __m512 a2 = _mm512_set1_ps(sc->alpha[r0 + (nr > 2) * 2]);
-        const __m512 a3 = _mm512_set1_ps(sc->alpha[r0 + (nr > 3) * 3]);
         float *o1 = nr > 1 ? o0 + dvp : o0;
         float *o2 = nr > 2 ? o0 + 2 * dvp : o0;
         float *o3 = nr > 3 ? o0 + 3 * dvp : o0;
+        { /* rescale the rows first (keeps the alphas out of the registers below) */
+            int rr, cc;
+            for (rr = 0; rr < nr; rr++) {
+                const __m512 al = _mm512_set1_ps(sc->alpha[r0 + rr]);
+                float *orow = o0 + (size_t)rr * dvp;
+                if (sc->alpha[r0 + rr] != 1.0f)
+                    for (cc = 0; cc < dvp; cc += 16)
+                        _mm512_storeu_ps(orow + cc, _mm512_mul_ps(al, _mm512_loadu_ps(orow + cc)));
+            }
+        }
         for (c0 = 0; c0 + 64 <= dv; c0 += 64) {
-            __m512 x00 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0)), x01 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0 + 16));
-            __m512 x02 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0 + 32)), x03 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0 + 48));
-            __m512 x10 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0)), x11 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0 + 16));
-            __m512 x12 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0 + 32)), x13 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0 + 48));
-            __m512 x20 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0)), x21 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0 + 16));
-            __m512 x22 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0 + 32)), x23 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0 + 48));
-            __m512 x30 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0)), x31 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0 + 16));
-            __m512 x32 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0 + 32)), x33 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0 + 48));
+            __m512 x00 = _mm512_loadu_ps(o0 + c0), x01 = _mm512_loadu_ps(o0 + c0 + 16);
+            __m512 x02 = _mm512_loadu_ps(o0 + c0 + 32), x03 = _mm512_loadu_ps(o0 + c0 + 48);
+            __m512 x10 = _mm512_loadu_ps(o1 + c0), x11 = _mm512_loadu_ps(o1 + c0 + 16);
+            __m512 x12 = _mm512_loadu_ps(o1 + c0 + 32), x13 = _mm512_loadu_ps(o1 + c0 + 48);
+            __m512 x20 = _mm512_loadu_ps(o2 + c0), x21 = _mm512_loadu_ps(o2 + c0 + 16);
+            __m512 x22 = _mm512_loadu_ps(o2 + c0 + 32), x23 = _mm512_loadu_ps(o2 + c0 + 48);
+            __m512 x30 = _mm512_loadu_ps(o3 + c0), x31 = _mm512_loadu_ps(o3 + c0 + 16);
+            __m512 x32 = _mm512_loadu_ps(o3 + c0 + 32), x33 = _mm512_loadu_ps(o3 + c0 + 48);
             for (j = 0; j < n; j++) {
                 const void *vr = vrow[j];
                 __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
@@ -1738,10 +1744,10 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
         for (; c0 < dv; c0 += 16) {
             int w = dv - c0 < 16 ? dv - c0 : 16;
             __mmask16 m = (__mmask16)(w == 16 ? 0xFFFFu : (1u << w) - 1u);
-            __m512 x0 = _mm512_mul_ps(a0, _mm512_loadu_ps(o0 + c0));
-            __m512 x1 = _mm512_mul_ps(a1, _mm512_loadu_ps(o1 + c0));
-            __m512 x2 = _mm512_mul_ps(a2, _mm512_loadu_ps(o2 + c0));
-            __m512 x3 = _mm512_mul_ps(a3, _mm512_loadu_ps(o3 + c0));
+            __m512 x0 = _mm512_loadu_ps(o0 + c0);
+            __m512 x1 = _mm512_loadu_ps(o1 + c0);
+            __m512 x2 = _mm512_loadu_ps(o2 + c0);
+            __m512 x3 = _mm512_loadu_ps(o3 + c0);
             for (j = 0; j < n; j++) {
                 __m512 v0 = lcx__attn_ld16m(vrow[j], vt, c0, m);
                 x0 = _mm512_fmadd_ps(_mm512_set1_ps(p0[j]), v0, x0);
