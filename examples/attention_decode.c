@@ -74,11 +74,13 @@ int main(int argc, char **argv) {
     const char *qenv = getenv("LCX_EXAMPLE_QUICK");
     int quick = qenv && qenv[0] && qenv[0] != '0';
     int64_t max_ctx = quick ? 512 : 32768, steps = quick ? 16 : 256;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--ctx") == 0) max_ctx = atoll(argv[i + 1]);
-        else if (strcmp(argv[i], "--steps") == 0) steps = atoll(argv[i + 1]);
+    int bad_arg = 0;
+    for (int i = 1; i < argc; i += 2) {
+        if (i + 1 < argc && strcmp(argv[i], "--ctx") == 0) max_ctx = atoll(argv[i + 1]);
+        else if (i + 1 < argc && strcmp(argv[i], "--steps") == 0) steps = atoll(argv[i + 1]);
+        else bad_arg = 1;
     }
-    if (max_ctx < 2 || steps < 1 || steps >= max_ctx) {
+    if (bad_arg || max_ctx < 2 || steps < 1 || steps >= max_ctx) {
         fprintf(stderr, "usage: %s [--ctx N >= 2] [--steps 1..N-1]\n", argv[0]);
         return 2;
     }
@@ -154,7 +156,7 @@ int main(int argc, char **argv) {
 
         if ((step + 1) % every == 0 || step + 1 == steps) {
             double kv_bytes = 2.0 * (double)n_cached * KV_ROW * sizeof(lcx_f16);
-            printf("step %5lld: cache %6lld tokens (%s), attention %.3f ms (%.1f GB/s of K+V)\n",
+            printf("step %5lld: cache %6lld tokens (%s), append + attention %.3f ms (%.1f GB/s of K+V)\n",
                    (long long)(step + 1), (long long)n_cached, human(kv_bytes, 0), ms,
                    ms > 0 ? kv_bytes / (ms * 1e6) : 0.0);
         }

@@ -71,7 +71,9 @@ static int parse_list(const char *s, float *out, int max) {
     while (s && *s) {
         char *end = NULL;
         double v = strtod(s, &end);
-        if (end == s || !isfinite(v) || n >= max || (*end != ',' && *end != 0)) return -1;
+        if (end == s || !isfinite(v) || n >= max || (*end != ',' && *end != 0) ||
+            (*end == ',' && end[1] == 0))
+            return -1;
         out[n++] = (float)v;
         s = *end ? end + 1 : end;
     }
@@ -146,8 +148,8 @@ int main(int argc, char **argv) {
             if (v && strcmp(v, "half") == 0) cfg.layout = LCX_ROPE_HALF;
             else if (v && strcmp(v, "interleaved") == 0) cfg.layout = LCX_ROPE_INTERLEAVED;
             else return bad(o, v);
-        } else if (strcmp(o, "--name") == 0 && v) {
-            name = v;
+        } else if (strcmp(o, "--name") == 0) {
+            if (!(name = v)) return bad(o, v);
         } else if (strcmp(o, "--short-factor") == 0) {
             if ((n_short = parse_list(v, short_f, MAX_PAIRS)) < 0) return bad(o, v);
         } else if (strcmp(o, "--long-factor") == 0) {

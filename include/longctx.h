@@ -1828,9 +1828,10 @@ typedef struct lcx__attn {
     int64_t out_stride, out_hs;
     float *lse;
     /* plan */
-    int decode, nt, splits, rmax;
+    int decode, nt, splits, rmax, pf_tokens;
     int64_t bq, n_qb;
-    size_t scr_floats; /* per thread */
+    size_t sec_floats; /* scratch of one KV head's rows */
+    size_t scr_floats; /* per thread: decode, one section per KV head; prefill, one */
 } lcx__attn;
 
 LCX__INLINE size_t lcx__attn_r16(size_t x) { return (x + 15) & ~(size_t)15; }
@@ -2067,7 +2068,7 @@ LCX__STATIC size_t lcx__attn_scr_layout(const lcx__attn *a, float *base, lcx__at
     LCX__ATTN_TAKE(slope, float, R);
     LCX__ATTN_TAKE(s, float, R * LCX__ATTN_TK);
     LCX__ATTN_TAKE(kt, float, a->decode ? 0 : dp * LCX__ATTN_TK);
-    LCX__ATTN_TAKE(vc, float, (a->decode || a->vt == LCX_F32) ? 0 : LCX__ATTN_TK * dvp);
+    LCX__ATTN_TAKE(vc, float, a->decode ? 0 : LCX__ATTN_TK * dvp);
     LCX__ATTN_TAKE(qpos, int64_t, 2 * R);
 #undef LCX__ATTN_TAKE
     return off;
@@ -2146,29 +2147,910 @@ LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, i
             for (i = 0; i < a->dv; i++) o[i] += p[j] * lcx__attn_ld(vrow[j], vt, i);
     }
 }
+/* ---- vector kernels ------------------------------------------------------------
+   Written with explicit unrolling (the header is built with -O2 by users). The key
+   type is a compile-time constant inside each body (forced inlining into one wrapper
+   per type), so the inner loops have no per-element type branches. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LCX__ATTN_FI static inline __attribute__((always_inline, unused))
+#else
+#  define LCX__ATTN_FI static inline
+#endif
 
+/* Float offsets of the tile's key positions from its first one (for ALiBi):
+   diff(j, r) = kf[j] + (kpos[0] - qpos[r]), exact while both are below 2^24. */
+LCX__STATIC void lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
+    int j;
+    for (j = 0; j < n; j++) kf[j] = (float)(kpos[j] - kpos[0]);
+    for (; j < LCX__ATTN_TK; j++) kf[j] = 0.0f;
+}
+
+
+#ifdef LCX__HAVE_AVX512
+/* exp(x), relative error ~1e-7; exactly 0 below LCX__ATTN_EXP_LO (no subnormals). */
+LCX__ATTN_FI __m512 lcx__attn_exp16(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(LCX__ATTN_EXP_LO);
+    __mmask16 ok = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
+    __m512 n, r, p;
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(88.3f));
+    n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                             _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(_mm512_mul_ps(p, r), r, _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_maskz_scalef_ps(ok, p, n);
+}
+
+/* cap * tanh(s / cap) */
+LCX__ATTN_FI __m512 lcx__attn_softcap16(__m512 s, float cap) {
+    __m512 y = _mm512_mul_ps(s, _mm512_set1_ps(1.0f / cap));
+    __m512 ay = _mm512_abs_ps(y);
+    __m512 t = lcx__attn_exp16(_mm512_mul_ps(ay, _mm512_set1_ps(-2.0f)));
+    __m512 th = _mm512_div_ps(_mm512_sub_ps(_mm512_set1_ps(1.0f), t),
+                              _mm512_add_ps(_mm512_set1_ps(1.0f), t));
+    /* small |y|: the odd series, free of the cancellation in 1 - t */
+    __m512 y2 = _mm512_mul_ps(y, y);
+    __m512 ser = _mm512_fmadd_ps(y2, _mm512_set1_ps(-17.0f / 315.0f), _mm512_set1_ps(2.0f / 15.0f));
+    ser = _mm512_fmadd_ps(ser, y2, _mm512_set1_ps(-1.0f / 3.0f));
+    ser = _mm512_fmadd_ps(_mm512_mul_ps(ser, y2), ay, ay);
+    th = _mm512_mask_mov_ps(th, _mm512_cmp_ps_mask(ay, _mm512_set1_ps(0.0625f), _CMP_LT_OQ), ser);
+    /* copy the sign of y */
+    th = _mm512_castsi512_ps(_mm512_or_si512(
+        _mm512_castps_si512(th),
+        _mm512_and_si512(_mm512_castps_si512(y), _mm512_set1_epi32((int)0x80000000u))));
+    return _mm512_mul_ps(th, _mm512_set1_ps(cap));
+}
+
+/* 16 floats of a row of type `type` from element i (mask: which lanes to load) */
+LCX__ATTN_FI __m512 lcx__attn_ld16(const void *row, int type, int i) {
+    if (type == LCX_F32) return _mm512_loadu_ps((const float *)row + i);
+    if (type == LCX_F16)
+        return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)row + i)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)((const uint16_t *)row + i))), 16));
+}
+LCX__ATTN_FI __m512 lcx__attn_ld16m(const void *row, int type, int i, __mmask16 m) {
+    if (type == LCX_F32) return _mm512_maskz_loadu_ps(m, (const float *)row + i);
+    if (type == LCX_F16)
+        return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(
+        _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, (const uint16_t *)row + i)), 16));
+}
+
+/* out lane i = sum of the lanes of v_i (16 vectors); written out by hand, -O2 does
+   not unroll loops over vector arrays and would keep them in memory */
+#define LCX__ATTN_PAIR(a, b) _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b))
+#define LCX__ATTN_QUAD(a, b)                                                     \
+    _mm512_add_ps(_mm512_shuffle_ps(a, b, _MM_SHUFFLE(1, 0, 1, 0)),              \
+                  _mm512_shuffle_ps(a, b, _MM_SHUFFLE(3, 2, 3, 2)))
+#define LCX__ATTN_LANES(a, b)                                                    \
+    _mm512_add_ps(_mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(2, 0, 2, 0)),           \
+                  _mm512_shuffle_f32x4(a, b, _MM_SHUFFLE(3, 1, 3, 1)))
+LCX__ATTN_FI __m512 lcx__attn_hsum16x16(__m512 v0, __m512 v1, __m512 v2, __m512 v3, __m512 v4,
+                                        __m512 v5, __m512 v6, __m512 v7, __m512 v8, __m512 v9,
+                                        __m512 v10, __m512 v11, __m512 v12, __m512 v13,
+                                        __m512 v14, __m512 v15) {
+    __m512 u0 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v0, v1), LCX__ATTN_PAIR(v2, v3));
+    __m512 u1 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v4, v5), LCX__ATTN_PAIR(v6, v7));
+    __m512 u2 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v8, v9), LCX__ATTN_PAIR(v10, v11));
+    __m512 u3 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v12, v13), LCX__ATTN_PAIR(v14, v15));
+    return LCX__ATTN_LANES(LCX__ATTN_LANES(u0, u1), LCX__ATTN_LANES(u2, u3));
+}
+
+/* Decode logits: K rows used straight from the cache (widened in registers), 4 query
+   rows x 4 keys per step, so each K element is loaded and converted once for all the
+   rows of the group; partial sums reduced by one transpose-add per 16 dots. */
+LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const void *const *krow, int pfn, const int kt) {
+    (void)pfn;
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    int r0, j0, c;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = sc->qp + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        for (j0 = 0; j0 < n; j0 += 4) {
+            const void *k0 = krow[j0];
+            const void *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
+            const void *k2 = j0 + 2 < n ? krow[j0 + 2] : k0;
+            const void *k3 = j0 + 3 < n ? krow[j0 + 3] : k0;
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+            __m512 c13 = c0, c14 = c0, c15 = c0, h;
+#define LCX__ATTN_SD_STEP(X0, X1, X2, X3, i)                                     \
+    do {                                                                         \
+        __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
+        __m512 qc_ = _mm512_loadu_ps(q2 + (i)), qd_ = _mm512_loadu_ps(q3 + (i)); \
+        c0 = _mm512_fmadd_ps(qa_, X0, c0);                                       \
+        c1 = _mm512_fmadd_ps(qa_, X1, c1);                                       \
+        c2 = _mm512_fmadd_ps(qa_, X2, c2);                                       \
+        c3 = _mm512_fmadd_ps(qa_, X3, c3);                                       \
+        c4 = _mm512_fmadd_ps(qb_, X0, c4);                                       \
+        c5 = _mm512_fmadd_ps(qb_, X1, c5);                                       \
+        c6 = _mm512_fmadd_ps(qb_, X2, c6);                                       \
+        c7 = _mm512_fmadd_ps(qb_, X3, c7);                                       \
+        c8 = _mm512_fmadd_ps(qc_, X0, c8);                                       \
+        c9 = _mm512_fmadd_ps(qc_, X1, c9);                                       \
+        c10 = _mm512_fmadd_ps(qc_, X2, c10);                                     \
+        c11 = _mm512_fmadd_ps(qc_, X3, c11);                                     \
+        c12 = _mm512_fmadd_ps(qd_, X0, c12);                                     \
+        c13 = _mm512_fmadd_ps(qd_, X1, c13);                                     \
+        c14 = _mm512_fmadd_ps(qd_, X2, c14);                                     \
+        c15 = _mm512_fmadd_ps(qd_, X3, c15);                                     \
+    } while (0)
+            for (c = 0; c < nf; c++) {
+                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+                LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
+            }
+            if (tm) {
+                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+                LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
+            }
+#undef LCX__ATTN_SD_STEP
+            h = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13,
+                                    c14, c15);
+            /* lanes 4r..4r+3 are row r's 4 keys; S rows are padded to TK, and the
+               scratch has rows up to a multiple of 16, so whole quads are stored */
+            _mm_storeu_ps(s + j0, _mm512_castps512_ps128(h));
+            _mm_storeu_ps(s + LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 1));
+            _mm_storeu_ps(s + 2 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 2));
+            _mm_storeu_ps(s + 3 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 3));
+        }
+    }
+}
+LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
+                                                int R, int n, const void *const *krow, int pfn) {
+    if (a->kt == LCX_F32) lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_F16);
+    else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
+}
+
+/* Decode, every KV head of the item at once: for each block of 4 keys, the 16 dots of
+   each head in turn, so a [token][head][dim] cache is read in address order (the
+   per-head order reads 256-byte pieces 2 KiB apart, which the hardware prefetchers
+   stream at half speed). The V rows of the same tokens are prefetched into L2 for the
+   P V step that follows. krow/vrow: the rows of head kvh0; head h adds h * head
+   stride. Sections of the scratch: one per head, sec_floats apart. */
+LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
+                                       const void *const *krow, const void *const *vrow,
+                                       const void *const *nkrow, const void *const *nvrow,
+                                       int nn, const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
+    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                                            (size_t)lcx__attn_esize(a->vt)
+                                      : 0;
+    const size_t kspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                                            (size_t)lcx__attn_esize(a->kt)
+                                      : 0;
+    lcx__attn_scr s0;
+    size_t qoff, soff;
+    int r0, j0, c, h;
+    __m512i touch = _mm512_setzero_si512();
+    (void)nkrow; (void)nvrow; (void)nn; (void)kspan;
+    lcx__attn_scr_layout(a, scr, &s0);
+    qoff = (size_t)(s0.qp - scr);
+    soff = (size_t)(s0.s - scr);
+    for (j0 = 0; j0 < n; j0 += 4) {
+        const char *b0 = (const char *)krow[j0];
+        const char *b1 = (const char *)(j0 + 1 < n ? krow[j0 + 1] : krow[j0]);
+        const char *b2 = (const char *)(j0 + 2 < n ? krow[j0 + 2] : krow[j0]);
+        const char *b3 = (const char *)(j0 + 3 < n ? krow[j0 + 3] : krow[j0]);
+        if (vspan) {
+            /* touch this block's V token rows (every head) in address order: a second
+               sequential stream beside K's, which the hardware prefetchers follow; the
+               P V step then finds the rows in cache */
+            int jj;
+            size_t off;
+            for (jj = j0; jj < j0 + 4 && jj < n; jj++)
+                for (off = 0; off < vspan; off += 64)
+                    touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
+                                                       (const __m128i *)(const void *)((const char *)vrow[jj] + off))));
+        }
+        for (h = 0; h < nk; h++) {
+            const float *qsec = scr + (size_t)h * a->sec_floats + qoff;
+            float *ssec = scr + (size_t)h * a->sec_floats + soff;
+            const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
+            const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
+            for (r0 = 0; r0 < R; r0 += 4) {
+                const float *q0 = qsec + (size_t)r0 * dp;
+                const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+                const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+                const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+                float *s = ssec + (size_t)r0 * LCX__ATTN_TK;
+                __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+                __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+                __m512 c13 = c0, c14 = c0, c15 = c0, hs;
+#define LCX__ATTN_SD_STEP(X0, X1, X2, X3, i)                                     \
+    do {                                                                         \
+        __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
+        __m512 qc_ = _mm512_loadu_ps(q2 + (i)), qd_ = _mm512_loadu_ps(q3 + (i)); \
+        c0 = _mm512_fmadd_ps(qa_, X0, c0);                                       \
+        c1 = _mm512_fmadd_ps(qa_, X1, c1);                                       \
+        c2 = _mm512_fmadd_ps(qa_, X2, c2);                                       \
+        c3 = _mm512_fmadd_ps(qa_, X3, c3);                                       \
+        c4 = _mm512_fmadd_ps(qb_, X0, c4);                                       \
+        c5 = _mm512_fmadd_ps(qb_, X1, c5);                                       \
+        c6 = _mm512_fmadd_ps(qb_, X2, c6);                                       \
+        c7 = _mm512_fmadd_ps(qb_, X3, c7);                                       \
+        c8 = _mm512_fmadd_ps(qc_, X0, c8);                                       \
+        c9 = _mm512_fmadd_ps(qc_, X1, c9);                                       \
+        c10 = _mm512_fmadd_ps(qc_, X2, c10);                                     \
+        c11 = _mm512_fmadd_ps(qc_, X3, c11);                                     \
+        c12 = _mm512_fmadd_ps(qd_, X0, c12);                                     \
+        c13 = _mm512_fmadd_ps(qd_, X1, c13);                                     \
+        c14 = _mm512_fmadd_ps(qd_, X2, c14);                                     \
+        c15 = _mm512_fmadd_ps(qd_, X3, c15);                                     \
+    } while (0)
+                for (c = 0; c < nf; c++) {
+                    __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+                    __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+                    LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
+                }
+                if (tm) {
+                    __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+                    __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+                    LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
+                }
+#undef LCX__ATTN_SD_STEP
+                hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
+                                         c13, c14, c15);
+                _mm_storeu_ps(s + j0, _mm512_castps512_ps128(hs));
+                _mm_storeu_ps(s + LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 1));
+                _mm_storeu_ps(s + 2 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 2));
+                _mm_storeu_ps(s + 3 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 3));
+            }
+        }
+    }
+    /* keep the touches: 16 words into section 0's alpha, which the online step
+       rewrites before any use */
+    _mm512_storeu_si512((void *)s0.alpha, touch);
+}
+/* The same for items of at most 4 rows per head (decode of one query with GQA <= 4,
+   the common case): key outer, heads inner, 4 heads x 4 rows per step, so K is read
+   strictly in address order (token row after token row), and the V token row is
+   touched beside it. */
+LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
+                                       const void *const *krow, const void *const *vrow,
+                                       const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
+    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                                            (size_t)lcx__attn_esize(a->vt)
+                                      : 0;
+    const size_t sec = a->sec_floats;
+    const int r1 = R > 1 ? dp : 0, r2 = R > 2 ? 2 * dp : 0, r3 = R > 3 ? 3 * dp : 0;
+    lcx__attn_scr s0;
+    size_t qoff, soff;
+    int j, c, h0, hh, r;
+    __m512i touch = _mm512_setzero_si512();
+    lcx__attn_scr_layout(a, scr, &s0);
+    qoff = (size_t)(s0.qp - scr);
+    soff = (size_t)(s0.s - scr);
+    for (j = 0; j < n; j++) {
+        const char *kb = (const char *)krow[j];
+        if (vspan) {
+            size_t off;
+            for (off = 0; off < vspan; off += 64)
+                touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
+                                                   (const __m128i *)(const void *)((const char *)vrow[j] + off))));
+        }
+        for (h0 = 0; h0 < nk; h0 += 4) {
+            const int ha = h0, hb = h0 + 1 < nk ? h0 + 1 : h0;
+            const int hc = h0 + 2 < nk ? h0 + 2 : h0, hd = h0 + 3 < nk ? h0 + 3 : h0;
+            const float *qa = scr + (size_t)ha * sec + qoff, *qb = scr + (size_t)hb * sec + qoff;
+            const float *qc = scr + (size_t)hc * sec + qoff, *qd = scr + (size_t)hd * sec + qoff;
+            const void *k0 = kb + (size_t)ha * koff, *k1 = kb + (size_t)hb * koff;
+            const void *k2 = kb + (size_t)hc * koff, *k3 = kb + (size_t)hd * koff;
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+            __m512 c13 = c0, c14 = c0, c15 = c0, hs;
+            float out[16];
+#define LCX__ATTN_ST_STEP(X0, X1, X2, X3, i)                                        \
+    do {                                                                            \
+        c0 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + (i)), X0, c0);                    \
+        c1 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r1 + (i)), X0, c1);               \
+        c2 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r2 + (i)), X0, c2);               \
+        c3 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r3 + (i)), X0, c3);               \
+        c4 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + (i)), X1, c4);                    \
+        c5 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r1 + (i)), X1, c5);               \
+        c6 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r2 + (i)), X1, c6);               \
+        c7 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r3 + (i)), X1, c7);               \
+        c8 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + (i)), X2, c8);                    \
+        c9 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r1 + (i)), X2, c9);               \
+        c10 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r2 + (i)), X2, c10);             \
+        c11 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r3 + (i)), X2, c11);             \
+        c12 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + (i)), X3, c12);                  \
+        c13 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r1 + (i)), X3, c13);             \
+        c14 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r2 + (i)), X3, c14);             \
+        c15 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r3 + (i)), X3, c15);             \
+    } while (0)
+            for (c = 0; c < nf; c++) {
+                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+                LCX__ATTN_ST_STEP(x0, x1, x2, x3, 16 * c);
+            }
+            if (tm) {
+                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+                LCX__ATTN_ST_STEP(x0, x1, x2, x3, 16 * nf);
+            }
+#undef LCX__ATTN_ST_STEP
+            hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
+                                     c13, c14, c15);
+            _mm512_storeu_ps(out, hs);
+            for (hh = 0; hh < 4 && h0 + hh < nk; hh++) {
+                float *sh = scr + (size_t)(h0 + hh) * sec + soff + j;
+                for (r = 0; r < R; r++) sh[r * LCX__ATTN_TK] = out[hh * 4 + r];
+            }
+        }
+    }
+    _mm512_storeu_si512((void *)s0.alpha, touch); /* keeps the touches; rewritten later */
+}
+
+LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, int nk, int R,
+                                               int n, const void *const *krow,
+                                               const void *const *vrow,
+                                               const void *const *nkrow,
+                                               const void *const *nvrow, int nn) {
+    if (R <= 4) {
+        if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_F32);
+        else if (a->kt == LCX_F16) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_F16);
+        else lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_BF16);
+        return;
+    }
+    if (a->kt == LCX_F32) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F16);
+    else lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_BF16);
+}
+
+/* 16x16 transpose in registers: r[k][c] -> r[c][k] (straight-line code) */
+LCX__ATTN_FI void lcx__attn_tr16(__m512 *r) {
+    __m512 t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
+    __m512 u0, u1, u2, u3, u4, u5, u6, u7, u8, u9, u10, u11, u12, u13, u14, u15;
+    t0 = _mm512_unpacklo_ps(r[0], r[1]); t1 = _mm512_unpackhi_ps(r[0], r[1]);
+    t2 = _mm512_unpacklo_ps(r[2], r[3]); t3 = _mm512_unpackhi_ps(r[2], r[3]);
+    t4 = _mm512_unpacklo_ps(r[4], r[5]); t5 = _mm512_unpackhi_ps(r[4], r[5]);
+    t6 = _mm512_unpacklo_ps(r[6], r[7]); t7 = _mm512_unpackhi_ps(r[6], r[7]);
+    t8 = _mm512_unpacklo_ps(r[8], r[9]); t9 = _mm512_unpackhi_ps(r[8], r[9]);
+    t10 = _mm512_unpacklo_ps(r[10], r[11]); t11 = _mm512_unpackhi_ps(r[10], r[11]);
+    t12 = _mm512_unpacklo_ps(r[12], r[13]); t13 = _mm512_unpackhi_ps(r[12], r[13]);
+    t14 = _mm512_unpacklo_ps(r[14], r[15]); t15 = _mm512_unpackhi_ps(r[14], r[15]);
+    u0 = _mm512_shuffle_ps(t0, t2, 0x44); u1 = _mm512_shuffle_ps(t0, t2, 0xEE);
+    u2 = _mm512_shuffle_ps(t1, t3, 0x44); u3 = _mm512_shuffle_ps(t1, t3, 0xEE);
+    u4 = _mm512_shuffle_ps(t4, t6, 0x44); u5 = _mm512_shuffle_ps(t4, t6, 0xEE);
+    u6 = _mm512_shuffle_ps(t5, t7, 0x44); u7 = _mm512_shuffle_ps(t5, t7, 0xEE);
+    u8 = _mm512_shuffle_ps(t8, t10, 0x44); u9 = _mm512_shuffle_ps(t8, t10, 0xEE);
+    u10 = _mm512_shuffle_ps(t9, t11, 0x44); u11 = _mm512_shuffle_ps(t9, t11, 0xEE);
+    u12 = _mm512_shuffle_ps(t12, t14, 0x44); u13 = _mm512_shuffle_ps(t12, t14, 0xEE);
+    u14 = _mm512_shuffle_ps(t13, t15, 0x44); u15 = _mm512_shuffle_ps(t13, t15, 0xEE);
+#define LCX__ATTN_T3(m, um, u4m, u8m, u12m)                                      \
+    do {                                                                         \
+        __m512 va = _mm512_shuffle_f32x4(um, u4m, _MM_SHUFFLE(2, 0, 2, 0));      \
+        __m512 vb = _mm512_shuffle_f32x4(um, u4m, _MM_SHUFFLE(3, 1, 3, 1));      \
+        __m512 wa = _mm512_shuffle_f32x4(u8m, u12m, _MM_SHUFFLE(2, 0, 2, 0));    \
+        __m512 wb = _mm512_shuffle_f32x4(u8m, u12m, _MM_SHUFFLE(3, 1, 3, 1));    \
+        r[m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(2, 0, 2, 0));            \
+        r[8 + m] = _mm512_shuffle_f32x4(va, wa, _MM_SHUFFLE(3, 1, 3, 1));        \
+        r[4 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(2, 0, 2, 0));        \
+        r[12 + m] = _mm512_shuffle_f32x4(vb, wb, _MM_SHUFFLE(3, 1, 3, 1));       \
+    } while (0)
+    LCX__ATTN_T3(0, u0, u4, u8, u12);
+    LCX__ATTN_T3(1, u1, u5, u9, u13);
+    LCX__ATTN_T3(2, u2, u6, u10, u14);
+    LCX__ATTN_T3(3, u3, u7, u11, u15);
+#undef LCX__ATTN_T3
+}
+
+/* K tile -> kt[i][j] (float, i < d, j < TK; columns j >= n are 0) */
+LCX__ATTN_FI void lcx__attn_pack_kt_body(const lcx__attn *a, const lcx__attn_scr *sc, int n,
+                                         const void *const *krow, const int kt) {
+    const int d = a->d;
+    int j0, i0, k;
+    for (j0 = 0; j0 < LCX__ATTN_TK; j0 += 16) {
+        for (i0 = 0; i0 < d; i0 += 16) {
+            __m512 r[16];
+            int w = d - i0 < 16 ? d - i0 : 16;
+            __mmask16 m = (__mmask16)(w == 16 ? 0xFFFFu : (1u << w) - 1u);
+            for (k = 0; k < 16; k++)
+                r[k] = j0 + k < n ? (w == 16 ? lcx__attn_ld16(krow[j0 + k], kt, i0)
+                                             : lcx__attn_ld16m(krow[j0 + k], kt, i0, m))
+                                  : _mm512_setzero_ps();
+            lcx__attn_tr16(r);
+            for (k = 0; k < w; k++) _mm512_storeu_ps(sc->kt + (size_t)(i0 + k) * LCX__ATTN_TK + j0, r[k]);
+        }
+        if (j0 + 16 >= n) { /* the rest of the columns are zero */
+            for (j0 += 16; j0 < LCX__ATTN_TK; j0 += 16)
+                for (i0 = 0; i0 < d; i0++)
+                    _mm512_storeu_ps(sc->kt + (size_t)i0 * LCX__ATTN_TK + j0, _mm512_setzero_ps());
+            break;
+        }
+    }
+}
+
+/* Prefill logits: the K tile is transposed once into the scratch and then used by
+   every row of the item (all queries x all heads of the group): 4 rows x 64 keys of
+   accumulators, one broadcast q element and 4 K^T loads per 16 FMAs. */
+LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
+                                                int R, int n, const void *const *krow) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d);
+    const int nv = (n + 15) / 16;
+    int r0, i;
+    if (a->kt == LCX_F32) lcx__attn_pack_kt_body(a, sc, n, krow, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_pack_kt_body(a, sc, n, krow, LCX_F16);
+    else lcx__attn_pack_kt_body(a, sc, n, krow, LCX_BF16);
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = sc->qp + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        const float *kt = sc->kt;
+        __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+        __m512 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+        __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+        __m512 c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+        if (nv > 2) {
+            for (i = 0; i < d; i++, kt += LCX__ATTN_TK) {
+                __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
+                __m512 k2 = _mm512_loadu_ps(kt + 32), k3 = _mm512_loadu_ps(kt + 48);
+                __m512 b = _mm512_set1_ps(q0[i]);
+                c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
+                c02 = _mm512_fmadd_ps(b, k2, c02); c03 = _mm512_fmadd_ps(b, k3, c03);
+                b = _mm512_set1_ps(q1[i]);
+                c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
+                c12 = _mm512_fmadd_ps(b, k2, c12); c13 = _mm512_fmadd_ps(b, k3, c13);
+                b = _mm512_set1_ps(q2[i]);
+                c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
+                c22 = _mm512_fmadd_ps(b, k2, c22); c23 = _mm512_fmadd_ps(b, k3, c23);
+                b = _mm512_set1_ps(q3[i]);
+                c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
+                c32 = _mm512_fmadd_ps(b, k2, c32); c33 = _mm512_fmadd_ps(b, k3, c33);
+            }
+        } else {
+            for (i = 0; i < d; i++, kt += LCX__ATTN_TK) {
+                __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
+                __m512 b = _mm512_set1_ps(q0[i]);
+                c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
+                b = _mm512_set1_ps(q1[i]);
+                c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
+                b = _mm512_set1_ps(q2[i]);
+                c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
+                b = _mm512_set1_ps(q3[i]);
+                c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
+            }
+        }
+        _mm512_storeu_ps(s, c00); _mm512_storeu_ps(s + 16, c01);
+        _mm512_storeu_ps(s + 32, c02); _mm512_storeu_ps(s + 48, c03);
+        s += LCX__ATTN_TK;
+        _mm512_storeu_ps(s, c10); _mm512_storeu_ps(s + 16, c11);
+        _mm512_storeu_ps(s + 32, c12); _mm512_storeu_ps(s + 48, c13);
+        s += LCX__ATTN_TK;
+        _mm512_storeu_ps(s, c20); _mm512_storeu_ps(s + 16, c21);
+        _mm512_storeu_ps(s + 32, c22); _mm512_storeu_ps(s + 48, c23);
+        s += LCX__ATTN_TK;
+        _mm512_storeu_ps(s, c30); _mm512_storeu_ps(s + 16, c31);
+        _mm512_storeu_ps(s + 32, c32); _mm512_storeu_ps(s + 48, c33);
+    }
+}
+
+/* Online softmax over one tile, 16 keys per vector, the row's logits in registers. */
+LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R,
+                                         int n, const int64_t *kpos, int partial) {
+    float kf[LCX__ATTN_TK];
+    const int nv = (n + 15) / 16;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY), vscale = _mm512_set1_ps(a->scale);
+    __mmask16 valid[4];
+    int r, v;
+    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    for (v = 0; v < 4; v++) {
+        int w = n - 16 * v;
+        valid[v] = (__mmask16)(w >= 16 ? 0xFFFFu : w <= 0 ? 0u : (1u << w) - 1u);
+    }
+    for (r = 0; r < R; r++) {
+        float *s = sc->s + (size_t)r * LCX__ATTN_TK;
+        __m512 x[4], mx = ninf, sum = _mm512_setzero_ps();
+        float m_old = sc->m[r], m_new, al;
+        for (v = 0; v < nv; v++) {
+            __mmask16 vis = valid[v];
+            x[v] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * v), vscale);
+            if (a->softcap > 0) x[v] = lcx__attn_softcap16(x[v], a->softcap);
+            if (a->alibi) {
+                __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kf + 16 * v),
+                                           _mm512_set1_ps((float)(kpos[0] - sc->qpos[r])));
+                x[v] = _mm512_fmadd_ps(_mm512_set1_ps(sc->slope[r]), rel, x[v]);
+            }
+            if (partial) {
+                __m512i qp = _mm512_set1_epi64(sc->qpos[r]);
+                __mmask8 lo = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v)), qp);
+                __mmask8 hi = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v + 8)), qp);
+                vis = (__mmask16)(vis & ((unsigned)lo | ((unsigned)hi << 8)));
+            }
+            x[v] = _mm512_mask_mov_ps(ninf, vis, x[v]);
+            mx = _mm512_max_ps(mx, x[v]);
+        }
+        m_new = _mm512_reduce_max_ps(mx);
+        if (m_old > m_new) m_new = m_old;
+        if (m_new == -INFINITY) {
+            for (v = 0; v < nv; v++) _mm512_storeu_ps(s + 16 * v, _mm512_setzero_ps());
+            sc->alpha[r] = 1.0f;
+            continue;
+        }
+        {
+            const __m512 vm = _mm512_set1_ps(m_new);
+            for (v = 0; v < nv; v++) {
+                __m512 p = lcx__attn_exp16(_mm512_sub_ps(x[v], vm));
+                sum = _mm512_add_ps(sum, p);
+                _mm512_storeu_ps(s + 16 * v, p);
+            }
+        }
+        al = lcx__attn_exp_ref(m_old - m_new);
+        sc->alpha[r] = al;
+        sc->l[r] = sc->l[r] * al + _mm512_reduce_add_ps(sum);
+        sc->m[r] = m_new;
+    }
+}
+
+/* O = alpha O + P V: 4 rows x 64 columns of accumulators across the tile's keys,
+   each V element loaded and widened once per 4 rows. */
+LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const void *const *vrow, int pfn, const int vt) {
+    (void)pfn;
+    const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
+    int r0, c0, j;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const int nr = R - r0 < 4 ? R - r0 : 4;
+        const float *p0 = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        const float *p1 = nr > 1 ? p0 + LCX__ATTN_TK : p0;
+        const float *p2 = nr > 2 ? p0 + 2 * LCX__ATTN_TK : p0;
+        const float *p3 = nr > 3 ? p0 + 3 * LCX__ATTN_TK : p0;
+        float *o0 = sc->o + (size_t)r0 * dvp;
+        float *o1 = nr > 1 ? o0 + dvp : o0;
+        float *o2 = nr > 2 ? o0 + 2 * dvp : o0;
+        float *o3 = nr > 3 ? o0 + 3 * dvp : o0;
+        { /* rescale the rows first (keeps the alphas out of the registers below) */
+            int rr, cc;
+            for (rr = 0; rr < nr; rr++) {
+                const __m512 al = _mm512_set1_ps(sc->alpha[r0 + rr]);
+                float *orow = o0 + (size_t)rr * dvp;
+                if (sc->alpha[r0 + rr] != 1.0f)
+                    for (cc = 0; cc < dvp; cc += 16)
+                        _mm512_storeu_ps(orow + cc, _mm512_mul_ps(al, _mm512_loadu_ps(orow + cc)));
+            }
+        }
+        for (c0 = 0; c0 + 64 <= dv; c0 += 64) {
+            __m512 x00 = _mm512_loadu_ps(o0 + c0), x01 = _mm512_loadu_ps(o0 + c0 + 16);
+            __m512 x02 = _mm512_loadu_ps(o0 + c0 + 32), x03 = _mm512_loadu_ps(o0 + c0 + 48);
+            __m512 x10 = _mm512_loadu_ps(o1 + c0), x11 = _mm512_loadu_ps(o1 + c0 + 16);
+            __m512 x12 = _mm512_loadu_ps(o1 + c0 + 32), x13 = _mm512_loadu_ps(o1 + c0 + 48);
+            __m512 x20 = _mm512_loadu_ps(o2 + c0), x21 = _mm512_loadu_ps(o2 + c0 + 16);
+            __m512 x22 = _mm512_loadu_ps(o2 + c0 + 32), x23 = _mm512_loadu_ps(o2 + c0 + 48);
+            __m512 x30 = _mm512_loadu_ps(o3 + c0), x31 = _mm512_loadu_ps(o3 + c0 + 16);
+            __m512 x32 = _mm512_loadu_ps(o3 + c0 + 32), x33 = _mm512_loadu_ps(o3 + c0 + 48);
+            for (j = 0; j < n; j++) {
+                const void *vr = vrow[j];
+                __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
+                __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
+                __m512 b = _mm512_set1_ps(p0[j]);
+                x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);
+                x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);
+                b = _mm512_set1_ps(p1[j]);
+                x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);
+                x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);
+                b = _mm512_set1_ps(p2[j]);
+                x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);
+                x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);
+                b = _mm512_set1_ps(p3[j]);
+                x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);
+                x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);
+            }
+            /* rows past R alias row r0 with identical values: store them first so
+               the real row r0 is written last */
+            _mm512_storeu_ps(o3 + c0, x30); _mm512_storeu_ps(o3 + c0 + 16, x31);
+            _mm512_storeu_ps(o3 + c0 + 32, x32); _mm512_storeu_ps(o3 + c0 + 48, x33);
+            _mm512_storeu_ps(o2 + c0, x20); _mm512_storeu_ps(o2 + c0 + 16, x21);
+            _mm512_storeu_ps(o2 + c0 + 32, x22); _mm512_storeu_ps(o2 + c0 + 48, x23);
+            _mm512_storeu_ps(o1 + c0, x10); _mm512_storeu_ps(o1 + c0 + 16, x11);
+            _mm512_storeu_ps(o1 + c0 + 32, x12); _mm512_storeu_ps(o1 + c0 + 48, x13);
+            _mm512_storeu_ps(o0 + c0, x00); _mm512_storeu_ps(o0 + c0 + 16, x01);
+            _mm512_storeu_ps(o0 + c0 + 32, x02); _mm512_storeu_ps(o0 + c0 + 48, x03);
+        }
+        for (; c0 < dv; c0 += 16) {
+            int w = dv - c0 < 16 ? dv - c0 : 16;
+            __mmask16 m = (__mmask16)(w == 16 ? 0xFFFFu : (1u << w) - 1u);
+            __m512 x0 = _mm512_loadu_ps(o0 + c0);
+            __m512 x1 = _mm512_loadu_ps(o1 + c0);
+            __m512 x2 = _mm512_loadu_ps(o2 + c0);
+            __m512 x3 = _mm512_loadu_ps(o3 + c0);
+            for (j = 0; j < n; j++) {
+                __m512 v0 = lcx__attn_ld16m(vrow[j], vt, c0, m);
+                x0 = _mm512_fmadd_ps(_mm512_set1_ps(p0[j]), v0, x0);
+                x1 = _mm512_fmadd_ps(_mm512_set1_ps(p1[j]), v0, x1);
+                x2 = _mm512_fmadd_ps(_mm512_set1_ps(p2[j]), v0, x2);
+                x3 = _mm512_fmadd_ps(_mm512_set1_ps(p3[j]), v0, x3);
+            }
+            _mm512_storeu_ps(o3 + c0, x3);
+            _mm512_storeu_ps(o2 + c0, x2);
+            _mm512_storeu_ps(o1 + c0, x1);
+            _mm512_storeu_ps(o0 + c0, x0);
+        }
+    }
+}
+LCX__STATIC void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                     const void *const *vrow, int vt, int pfn) {
+    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F16);
+    else lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_BF16);
+}
+
+/* Prefill: copy the V tile, widened to float, into the scratch once (each element is
+   then used by every row of the item, from L1). */
+LCX__STATIC void lcx__attn_widen_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int n,
+                                        const void *const *vrow, const void **vb) {
+    size_t dvp = lcx__attn_r16((size_t)a->dv);
+    int j;
+    for (j = 0; j < n; j++) {
+        float *dst = sc->vc + (size_t)j * dvp;
+        if (a->vt == LCX_F16) lcx__f16_to_f32_row_avx512((const lcx_f16 *)vrow[j], dst, a->dv);
+        else if (a->vt == LCX_BF16) lcx__bf16_to_f32_row_avx512((const lcx_bf16 *)vrow[j], dst, a->dv);
+        else memcpy(dst, vrow[j], (size_t)a->dv * sizeof(float));
+        if (dvp > (size_t)a->dv) memset(dst + a->dv, 0, (dvp - (size_t)a->dv) * sizeof(float));
+        vb[j] = dst;
+    }
+}
+#endif /* LCX__HAVE_AVX512 */
+
+#ifdef LCX__HAVE_AVX2
+LCX__ATTN_FI __m256 lcx__attn_exp8(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(LCX__ATTN_EXP_LO);
+    __m256 ok = _mm256_cmp_ps(x, lo, _CMP_GE_OQ), n, r, p;
+    __m256i e;
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.3f));
+    n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), ok);
+}
+
+LCX__ATTN_FI __m256 lcx__attn_ld8(const void *row, int type, int i) {
+    if (type == LCX_F32) return _mm256_loadu_ps((const float *)row + i);
+    if (type == LCX_F16)
+        return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)row + i)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)((const uint16_t *)row + i))), 16));
+}
+
+/* the 4 horizontal sums of a, b, c, d */
+LCX__ATTN_FI __m128 lcx__attn_hsum4x8(__m256 a, __m256 b, __m256 c, __m256 d) {
+    __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
+/* logits: 4 rows x 2 keys of 8-wide accumulators, d tail (d % 8) in scalar */
+LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                     const void *const *krow, const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), d8 = d & ~7;
+    int r0, j0, i;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = sc->qp + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        for (j0 = 0; j0 < n; j0 += 2) {
+            const void *k0 = krow[j0], *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
+            __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
+            __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
+            __m128 h0, h1;
+            float t0[4], t1[4];
+            for (i = 0; i < d8; i += 8) {
+                __m256 x0 = lcx__attn_ld8(k0, kt, i), x1 = lcx__attn_ld8(k1, kt, i), b;
+                b = _mm256_loadu_ps(q0 + i);
+                a00 = _mm256_fmadd_ps(b, x0, a00); a01 = _mm256_fmadd_ps(b, x1, a01);
+                b = _mm256_loadu_ps(q1 + i);
+                a10 = _mm256_fmadd_ps(b, x0, a10); a11 = _mm256_fmadd_ps(b, x1, a11);
+                b = _mm256_loadu_ps(q2 + i);
+                a20 = _mm256_fmadd_ps(b, x0, a20); a21 = _mm256_fmadd_ps(b, x1, a21);
+                b = _mm256_loadu_ps(q3 + i);
+                a30 = _mm256_fmadd_ps(b, x0, a30); a31 = _mm256_fmadd_ps(b, x1, a31);
+            }
+            h0 = lcx__attn_hsum4x8(a00, a10, a20, a30); /* key j0, rows 0..3 */
+            h1 = lcx__attn_hsum4x8(a01, a11, a21, a31); /* key j0+1 */
+            _mm_storeu_ps(t0, h0);
+            _mm_storeu_ps(t1, h1);
+            for (i = d8; i < d; i++) {
+                float e0 = lcx__attn_ld(k0, kt, i), e1 = lcx__attn_ld(k1, kt, i);
+                t0[0] += q0[i] * e0; t1[0] += q0[i] * e1;
+                t0[1] += q1[i] * e0; t1[1] += q1[i] * e1;
+                t0[2] += q2[i] * e0; t1[2] += q2[i] * e1;
+                t0[3] += q3[i] * e0; t1[3] += q3[i] * e1;
+            }
+            s[j0] = t0[0]; s[j0 + 1] = t1[0];
+            s[LCX__ATTN_TK + j0] = t0[1]; s[LCX__ATTN_TK + j0 + 1] = t1[1];
+            s[2 * LCX__ATTN_TK + j0] = t0[2]; s[2 * LCX__ATTN_TK + j0 + 1] = t1[2];
+            s[3 * LCX__ATTN_TK + j0] = t0[3]; s[3 * LCX__ATTN_TK + j0 + 1] = t1[3];
+        }
+    }
+}
+LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__attn_scr *sc,
+                                              int R, int n, const void *const *krow) {
+    if (a->kt == LCX_F32) lcx__attn_sd8_body(a, sc, R, n, krow, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sd8_body(a, sc, R, n, krow, LCX_F16);
+    else lcx__attn_sd8_body(a, sc, R, n, krow, LCX_BF16);
+}
+
+LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R,
+                                       int n, const int64_t *kpos, int partial) {
+    int r, j, v;
+    const int nv = (n + 7) / 8;
+    const __m256 ninf = _mm256_set1_ps(-INFINITY), vscale = _mm256_set1_ps(a->scale);
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    float kf[LCX__ATTN_TK];
+    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    for (r = 0; r < R; r++) {
+        float *s = sc->s + (size_t)r * LCX__ATTN_TK, m_old = sc->m[r], m_new, al, mbuf[8];
+        __m256 mx = ninf, sum = _mm256_setzero_ps();
+        for (v = 0; v < nv; v++) {
+            __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + 8 * v), vscale);
+            __m256 valid = _mm256_castsi256_ps(
+                _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lane));
+            if (a->softcap > 0) {
+                /* cap * tanh(x / cap), scalar: the AVX2 path favours simplicity */
+                float tb[8];
+                int k;
+                _mm256_storeu_ps(tb, x);
+                for (k = 0; k < 8; k++) tb[k] = a->softcap * tanhf(tb[k] / a->softcap);
+                x = _mm256_loadu_ps(tb);
+            }
+            if (a->alibi) {
+                __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kf + 8 * v),
+                                           _mm256_set1_ps((float)(kpos[0] - sc->qpos[r])));
+                x = _mm256_fmadd_ps(_mm256_set1_ps(sc->slope[r]), rel, x);
+            }
+            x = _mm256_blendv_ps(ninf, x, valid);
+            _mm256_storeu_ps(s + 8 * v, x);
+        }
+        if (partial)
+            for (j = 0; j < n; j++)
+                if (kpos[j] > sc->qpos[r]) s[j] = -INFINITY;
+        for (v = 0; v < nv; v++) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + 8 * v));
+        _mm256_storeu_ps(mbuf, mx);
+        m_new = m_old;
+        for (j = 0; j < 8; j++) m_new = mbuf[j] > m_new ? mbuf[j] : m_new;
+        if (m_new == -INFINITY) {
+            for (j = 0; j < n; j++) s[j] = 0.0f;
+            sc->alpha[r] = 1.0f;
+            continue;
+        }
+        for (v = 0; v < nv; v++) {
+            __m256 p = lcx__attn_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + 8 * v), _mm256_set1_ps(m_new)));
+            sum = _mm256_add_ps(sum, p);
+            _mm256_storeu_ps(s + 8 * v, p);
+        }
+        _mm256_storeu_ps(mbuf, sum);
+        al = lcx__attn_exp_ref(m_old - m_new);
+        sc->alpha[r] = al;
+        sc->l[r] = sc->l[r] * al +
+                   (((mbuf[0] + mbuf[1]) + (mbuf[2] + mbuf[3])) + ((mbuf[4] + mbuf[5]) + (mbuf[6] + mbuf[7])));
+        sc->m[r] = m_new;
+    }
+}
+
+/* O = alpha O + P V: 4 rows x 16 columns, tails of 8 and then scalar */
+LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                     const void *const *vrow, const int vt) {
+    const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
+    int r0, c0, j, k;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const int nr = R - r0 < 4 ? R - r0 : 4;
+        const float *p[4];
+        float *o[4];
+        __m256 al[4];
+        for (k = 0; k < 4; k++) {
+            int rr = r0 + (k < nr ? k : 0);
+            p[k] = sc->s + (size_t)rr * LCX__ATTN_TK;
+            o[k] = sc->o + (size_t)rr * dvp;
+            al[k] = _mm256_set1_ps(sc->alpha[rr]);
+        }
+        for (c0 = 0; c0 + 16 <= dv; c0 += 16) {
+            __m256 x00 = _mm256_mul_ps(al[0], _mm256_loadu_ps(o[0] + c0)), x01 = _mm256_mul_ps(al[0], _mm256_loadu_ps(o[0] + c0 + 8));
+            __m256 x10 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0)), x11 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0 + 8));
+            __m256 x20 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0)), x21 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0 + 8));
+            __m256 x30 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0)), x31 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0 + 8));
+            for (j = 0; j < n; j++) {
+                __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8), b;
+                b = _mm256_set1_ps(p[0][j]);
+                x00 = _mm256_fmadd_ps(b, v0, x00); x01 = _mm256_fmadd_ps(b, v1, x01);
+                b = _mm256_set1_ps(p[1][j]);
+                x10 = _mm256_fmadd_ps(b, v0, x10); x11 = _mm256_fmadd_ps(b, v1, x11);
+                b = _mm256_set1_ps(p[2][j]);
+                x20 = _mm256_fmadd_ps(b, v0, x20); x21 = _mm256_fmadd_ps(b, v1, x21);
+                b = _mm256_set1_ps(p[3][j]);
+                x30 = _mm256_fmadd_ps(b, v0, x30); x31 = _mm256_fmadd_ps(b, v1, x31);
+            }
+            _mm256_storeu_ps(o[3] + c0, x30); _mm256_storeu_ps(o[3] + c0 + 8, x31);
+            _mm256_storeu_ps(o[2] + c0, x20); _mm256_storeu_ps(o[2] + c0 + 8, x21);
+            _mm256_storeu_ps(o[1] + c0, x10); _mm256_storeu_ps(o[1] + c0 + 8, x11);
+            _mm256_storeu_ps(o[0] + c0, x00); _mm256_storeu_ps(o[0] + c0 + 8, x01);
+        }
+        for (; c0 + 8 <= dv; c0 += 8) {
+            __m256 x0 = _mm256_mul_ps(al[0], _mm256_loadu_ps(o[0] + c0));
+            __m256 x1 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0));
+            __m256 x2 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0));
+            __m256 x3 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0));
+            for (j = 0; j < n; j++) {
+                __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0);
+                x0 = _mm256_fmadd_ps(_mm256_set1_ps(p[0][j]), v0, x0);
+                x1 = _mm256_fmadd_ps(_mm256_set1_ps(p[1][j]), v0, x1);
+                x2 = _mm256_fmadd_ps(_mm256_set1_ps(p[2][j]), v0, x2);
+                x3 = _mm256_fmadd_ps(_mm256_set1_ps(p[3][j]), v0, x3);
+            }
+            _mm256_storeu_ps(o[3] + c0, x3);
+            _mm256_storeu_ps(o[2] + c0, x2);
+            _mm256_storeu_ps(o[1] + c0, x1);
+            _mm256_storeu_ps(o[0] + c0, x0);
+        }
+        if (c0 < dv)
+            for (k = 0; k < nr; k++) {
+                float *oo = o[k], aa = sc->alpha[r0 + k];
+                int i;
+                for (i = c0; i < dv; i++) oo[i] *= aa;
+                for (j = 0; j < n; j++)
+                    for (i = c0; i < dv; i++) oo[i] += p[k][j] * lcx__attn_ld(vrow[j], vt, i);
+            }
+    }
+}
+LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                   const void *const *vrow, int vt) {
+    if (vt == LCX_F32) lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_F16);
+    else lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_BF16);
+}
+#endif /* LCX__HAVE_AVX2 */
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
 LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_scr *sc, int R,
                                 const lcx__attn_tile *t, const void *const *krow,
-                                const void *const *vrow, const int64_t *kpos) {
+                                const void *const *vrow, const int64_t *kpos, int pfn) {
     switch (simd) {
-#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512:
-        if (a->decode) lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
+        if (a->decode) lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow, pfn);
         else lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
         lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
-        if (!a->decode && a->vt != LCX_F32) {
+        if (!a->decode) { /* prefill: the tile is reused by every row; make it dense */
             const void *vb[LCX__ATTN_TK];
             lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
-            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, 0);
         } else {
-            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, pfn);
         }
         return;
 #endif
-#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
         lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
         lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
@@ -2176,6 +3058,7 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         return;
 #endif
     default:
+        (void)pfn;
         lcx__attn_scores_ref(a, sc, R, t->n, krow);
         lcx__attn_online_ref(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_pv_ref(a, sc, R, t->n, vrow, a->vt);
@@ -2183,13 +3066,48 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
     }
 }
 
+/* Decode step over every KV head [kvh0, kvh1) of an item for one tile; krow/vrow are
+   the rows of head kvh0 (head h is h - kvh0 head strides further). */
+LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, int kvh0,
+                                      int kvh1, int R, const lcx__attn_tile *t,
+                                      const void *const *krow, const void *const *vrow,
+                                      const int64_t *kpos, const void *const *nkrow,
+                                      const void *const *nvrow, int nn) {
+    const void *kh[LCX__ATTN_TK], *vh[LCX__ATTN_TK];
+    size_t koff = (size_t)a->khs * (size_t)lcx__attn_esize(a->kt);
+    size_t voff = (size_t)a->vhs * (size_t)lcx__attn_esize(a->vt);
+    lcx__attn_scr sc;
+    int h, j;
+#ifdef LCX__HAVE_AVX512
+    if (simd == LCX__SIMD_AVX512) {
+        lcx__attn_scores_multi_avx512(a, scr, kvh1 - kvh0, R, t->n, krow, vrow, nkrow, nvrow, nn);
+        for (h = 0; h < kvh1 - kvh0; h++) {
+            lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+            lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
+            for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
+            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, 0);
+        }
+        return;
+    }
+#endif
+    (void)nkrow; (void)nvrow; (void)nn;
+    for (h = 0; h < kvh1 - kvh0; h++) {
+        lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+        for (j = 0; j < t->n; j++) {
+            kh[j] = (const char *)krow[j] + (size_t)h * koff;
+            vh[j] = (const char *)vrow[j] + (size_t)h * voff;
+        }
+        lcx__attn_step(a, simd, &sc, R, t, kh, vh, kpos, 0);
+    }
+}
+
 /* The exp of level simd on one value (tests). */
 LCX__STATIC float lcx__attn_exp_level(int simd, float x) {
     switch (simd) {
-#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512: return _mm512_cvtss_f32(lcx__attn_exp16(_mm512_set1_ps(x)));
 #endif
-#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2: return _mm256_cvtss_f32(lcx__attn_exp8(_mm256_set1_ps(x)));
 #endif
     default: return lcx__attn_exp_ref(x);
@@ -2201,12 +3119,12 @@ LCX__STATIC void lcx__attn_logits_step(const lcx__attn *a, int simd, const lcx__
                                        int R, const lcx__attn_tile *t, const void *const *krow,
                                        const int64_t *kpos) {
     switch (simd) {
-#if defined(LCX__HAVE_AVX512) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512:
-        lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
+        lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow, 0);
         break;
 #endif
-#if defined(LCX__HAVE_AVX2) && defined(LCX__ATTN_SIMD_KERNELS)
+#if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
         lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
         break;
@@ -2269,32 +3187,52 @@ LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, con
 
 /* One work item: KV head kvh, queries [qa, qb), keys [ka, kb). part == NULL: final
    rows to out/lse; else unnormalised (o, m, l) rows of this split. */
-LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh, int64_t qa,
-                                int64_t qb, int64_t ka, int64_t kb, float *part) {
+LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh0, int kvh1,
+                                int64_t qa, int64_t qb, int64_t ka, int64_t kb, float *part) {
     lcx__attn_scr sc;
-    const void *krow[LCX__ATTN_TK], *vrow[LCX__ATTN_TK];
-    int64_t kpos[LCX__ATTN_TK], qmin, qmax, cursor = ka;
-    lcx__attn_tile t;
+    const void *kx[LCX__ATTN_TK], *vx[LCX__ATTN_TK];   /* this tile's rows of head kvh0 */
+    const void *nkx[LCX__ATTN_TK], *nvx[LCX__ATTN_TK]; /* the next tile's (prefetch) */
+    int64_t kpos[LCX__ATTN_TK], qmin = 0, qmax = 0, cursor = ka;
+    lcx__attn_tile t, tn;
     size_t dvp = lcx__attn_r16((size_t)a->dv);
-    int R, r, j;
-    lcx__attn_scr_layout(a, scr, &sc);
-    R = lcx__attn_rows_init(a, &sc, kvh, qa, qb, &qmin, &qmax);
-    while (lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &t)) {
-        lcx__attn_tile_src(a, kvh, t.k0, t.n, krow, vrow);
-        for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
-        lcx__attn_step(a, simd, &sc, R, &t, krow, vrow, kpos);
+    int R = 0, r, j, have, have_next, kvh;
+    for (kvh = kvh0; kvh < kvh1; kvh++) {
+        lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
+        R = lcx__attn_rows_init(a, &sc, kvh, qa, qb, &qmin, &qmax);
     }
-    for (r = 0; r < R; r++) {
-        int64_t tq = qa + r / a->group;
-        int h = kvh * a->group + r % a->group;
-        const float *o = sc.o + (size_t)r * dvp;
-        if (part) {
-            float *dst = part + (size_t)(tq * a->nh + h) * (size_t)(a->dv + 2);
-            memcpy(dst, o, (size_t)a->dv * sizeof(float));
-            dst[a->dv] = sc.m[r];
-            dst[a->dv + 1] = sc.l[r];
+    have = lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &t);
+    while (have) {
+        have_next = lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &tn);
+        for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
+        if (a->decode) {
+            /* every KV head of this tile before the next tile: a [token][head][dim]
+               cache is then read whole, in address order */
+            lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
+            if (have_next) lcx__attn_tile_src(a, kvh0, tn.k0, tn.n, nkx, nvx);
+            lcx__attn_step_heads(a, simd, scr, kvh0, kvh1, R, &t, kx, vx, kpos, nkx, nvx,
+                                 have_next ? tn.n : 0);
         } else {
-            lcx__attn_finish_row(a, h, tq, o, sc.m[r], sc.l[r]);
+            lcx__attn_scr_layout(a, scr, &sc);
+            lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
+            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, 0);
+        }
+        t = tn;
+        have = have_next;
+    }
+    for (kvh = kvh0; kvh < kvh1; kvh++) {
+        lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
+        for (r = 0; r < R; r++) {
+            int64_t tq = qa + r / a->group;
+            int h = kvh * a->group + r % a->group;
+            const float *o = sc.o + (size_t)r * dvp;
+            if (part) {
+                float *dst = part + (size_t)(tq * a->nh + h) * (size_t)(a->dv + 2);
+                memcpy(dst, o, (size_t)a->dv * sizeof(float));
+                dst[a->dv] = sc.m[r];
+                dst[a->dv + 1] = sc.l[r];
+            } else {
+                lcx__attn_finish_row(a, h, tq, o, sc.m[r], sc.l[r]);
+            }
         }
     }
 }
@@ -2373,7 +3311,13 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a) {
     }
     a->rmax = (int)a->bq * a->group;
     a->n_qb = a->n_q > 0 ? (a->n_q + a->bq - 1) / a->bq : 0;
-    a->scr_floats = lcx__attn_scr_layout(a, NULL, NULL);
+    a->sec_floats = lcx__attn_scr_layout(a, NULL, NULL);
+    /* token rows hold every head ([token][head][dim]): prefetch whole token rows */
+    a->pf_tokens = a->nkv > 1 &&
+                   (int64_t)(a->nkv - 1) * a->khs + a->d <= a->ks &&
+                   (int64_t)(a->nkv - 1) * a->vhs + a->dv <= a->vs;
+    /* decode items hold every KV head (one pass over the cache's memory) */
+    a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
 }
 
 LCX__STATIC int lcx__attn_want_threads(const lcx__attn *a, int n_threads) {
@@ -2388,7 +3332,7 @@ LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     if (!a->decode) return 1;
     maxs = (a->n_kv + 255) / 256;
     if (a->det) s = (a->n_kv + 2047) / 2048;
-    else s = (4 * (int64_t)nt + a->nkv - 1) / a->nkv;
+    else s = 4 * (int64_t)nt;
     if (nt == 1 && !a->det) s = 1;
     if (s > maxs) s = maxs;
     if (s > 64) s = 64;
@@ -2547,7 +3491,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
         base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * (size_t)(a.dv + 2) * (size_t)s * 4);
     }
     scr = (float *)(void *)base;
-    n_jobs = (int64_t)a.nkv * a.n_qb * s;
+    n_jobs = a.decode ? s : (int64_t)a.nkv * a.n_qb;
     if (nt > n_jobs) nt = (int)n_jobs;
     {
         /* prefill: item = (kvh, query block), the costliest (last) blocks first;
@@ -2555,18 +3499,17 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
 #define LCX__ATTN_RUN_JOB(tid)                                                              \
     do {                                                                                    \
         float *scr_ = scr + (size_t)(tid) * a.scr_floats;                                   \
-        int kvh_ = (int)(job % a.nkv);                                                      \
-        int64_t rest_ = job / a.nkv;                                                        \
         if (a.decode) {                                                                     \
-            int64_t ka_ = a.n_kv * rest_ / s, kb_ = a.n_kv * (rest_ + 1) / s;               \
-            lcx__attn_item(&a, simd, scr_, kvh_, 0, a.n_q, ka_, kb_,                        \
-                           s > 1 ? part + (size_t)rest_ * (size_t)a.n_q * (size_t)a.nh *    \
+            int64_t ka_ = a.n_kv * job / s, kb_ = a.n_kv * (job + 1) / s;                   \
+            lcx__attn_item(&a, simd, scr_, 0, a.nkv, 0, a.n_q, ka_, kb_,                    \
+                           s > 1 ? part + (size_t)job * (size_t)a.n_q * (size_t)a.nh *      \
                                               (size_t)(a.dv + 2)                            \
                                  : NULL);                                                   \
         } else {                                                                            \
-            int64_t qb_ = a.n_qb - 1 - rest_, qa_ = qb_ * a.bq;                             \
+            int kvh_ = (int)(job % a.nkv);                                                  \
+            int64_t qb_ = a.n_qb - 1 - job / a.nkv, qa_ = qb_ * a.bq;                       \
             int64_t qe_ = qa_ + a.bq < a.n_q ? qa_ + a.bq : a.n_q;                          \
-            lcx__attn_item(&a, simd, scr_, kvh_, qa_, qe_, 0, a.n_kv, NULL);                \
+            lcx__attn_item(&a, simd, scr_, kvh_, kvh_ + 1, qa_, qe_, 0, a.n_kv, NULL);      \
         }                                                                                   \
     } while (0)
 #ifdef LCX__OPENMP
