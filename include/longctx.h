@@ -2019,6 +2019,21 @@ LCX__STATIC void lcx__attn_prefetch_rows(const lcx__attn *a, const void *const *
     }
 }
 
+/* Decode: token rows (every head) of the next tile, in address order. */
+LCX__STATIC void lcx__attn_prefetch_span(const lcx__attn *a, const void *const *krow,
+                                         const void *const *vrow, int n) {
+    size_t kspan = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                   (size_t)lcx__attn_esize(a->kt);
+    size_t vspan = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                   (size_t)lcx__attn_esize(a->vt);
+    size_t c;
+    int j;
+    for (j = 0; j < n; j++) {
+        for (c = 0; c < kspan; c += 64) LCX__ATTN_PREFETCH((const char *)krow[j] + c);
+        for (c = 0; c < vspan; c += 64) LCX__ATTN_PREFETCH((const char *)vrow[j] + c);
+    }
+}
+
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
@@ -2073,6 +2088,11 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
         lcx__attn_scores_multi_avx512(a, scr, kvh1 - kvh0, R, t->n, krow, vrow, nkrow, nvrow, nn);
         for (h = 0; h < kvh1 - kvh0; h++) {
             lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+            if (nn && a->pf_tokens) { /* keep memory busy during P V: the next tile */
+                int nk = kvh1 - kvh0;
+                lcx__attn_prefetch_span(a, nkrow + nn * h / nk, nvrow + nn * h / nk,
+                                        nn * (h + 1) / nk - nn * h / nk);
+            }
             lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
             for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
             lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, 0);
