@@ -2002,6 +2002,38 @@ LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, 
     else lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_BF16);
 }
 #endif /* LCX__HAVE_AVX2 */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LCX__ATTN_PREFETCH(p) __builtin_prefetch((p), 0, 2)
+#else
+#  define LCX__ATTN_PREFETCH(p) ((void)(p))
+#endif
+/* Prefill: each item walks its head's keys once per query block; the next tile's
+   rows are requested while the current one computes (its loads would otherwise wait
+   on L3/DRAM one tile at a time). */
+LCX__STATIC void lcx__attn_prefetch_rows(const lcx__attn *a, const void *const *krow,
+                                         const void *const *vrow, int n) {
+    int kb = a->d * lcx__attn_esize(a->kt), vb = a->dv * lcx__attn_esize(a->vt), j, c;
+    for (j = 0; j < n; j++) {
+        for (c = 0; c < kb; c += 64) LCX__ATTN_PREFETCH((const char *)krow[j] + c);
+        for (c = 0; c < vb; c += 64) LCX__ATTN_PREFETCH((const char *)vrow[j] + c);
+    }
+}
+
+/* Decode: token rows (every head) of the next tile, in address order. */
+LCX__STATIC void lcx__attn_prefetch_span(const lcx__attn *a, const void *const *krow,
+                                         const void *const *vrow, int n) {
+    size_t kspan = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                   (size_t)lcx__attn_esize(a->kt);
+    size_t vspan = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                   (size_t)lcx__attn_esize(a->vt);
+    size_t c;
+    int j;
+    for (j = 0; j < n; j++) {
+        for (c = 0; c < kspan; c += 64) LCX__ATTN_PREFETCH((const char *)krow[j] + c);
+        for (c = 0; c < vspan; c += 64) LCX__ATTN_PREFETCH((const char *)vrow[j] + c);
+    }
+}
+
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
@@ -2056,6 +2088,11 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
         lcx__attn_scores_multi_avx512(a, scr, kvh1 - kvh0, R, t->n, krow, vrow, nkrow, nvrow, nn);
         for (h = 0; h < kvh1 - kvh0; h++) {
             lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+            if (nn && a->pf_tokens) { /* keep memory busy during P V: the next tile */
+                int nk = kvh1 - kvh0;
+                lcx__attn_prefetch_span(a, nkrow + nn * h / nk, nvrow + nn * h / nk,
+                                        nn * (h + 1) / nk - nn * h / nk);
+            }
             lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
             for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
             lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, 0);
@@ -2186,6 +2223,10 @@ LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kv
                                  have_next ? tn.n : 0);
         } else {
             lcx__attn_scr_layout(a, scr, &sc);
+            if (have_next) { /* fetch the next tile into L2 while this one computes */
+                lcx__attn_tile_src(a, kvh0, tn.k0, tn.n, nkx, nvx);
+                lcx__attn_prefetch_rows(a, nkx, nvx, tn.n);
+            }
             lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
             lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, 0);
         }
