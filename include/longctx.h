@@ -201,25 +201,39 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * count below kp[0]: kp[0] + (n_kv - n_q + i)).
  *
  * How it runs. Prefill (n_q > 8): work items are (KV head, block of queries); each
- * holds the rows of all the query heads of its group and walks the key tiles (64 keys)
- * that an enumerator yields: tiles wholly above the causal diagonal are never touched,
- * tiles wholly below it are not masked element by element. Decode (n_q <= 8): all the
- * query heads of a KV head go through that head's keys and values in one pass (each
- * K/V byte is read once per call), and the keys are split across threads
- * (flash-decoding); the partial results are merged exactly with their LSEs.
- * f16/bf16 keys and values are widened to float in registers; accumulation is float.
- * exp() never sees an argument that would make a subnormal (exp(x < -87.3) is 0), so
- * very negative logits (ALiBi over 128K tokens, logits of -1e4) cost nothing extra.
+ * holds the rows of all the query heads of its group (64 rows: queries x heads) and
+ * walks the key tiles (64 keys) that an enumerator yields: tiles wholly above the
+ * causal diagonal are never touched, tiles wholly below it are not masked element by
+ * element. A tile's K is transposed once into the scratch and shared by every row
+ * (an AVX-512 4x64 register-blocked kernel), then online softmax, then O += P V.
+ * Decode (n_q <= 8): work items are ranges of keys, each covering every KV head, so
+ * the cache is read once per call, in address order, with all the query heads of a
+ * KV head served by each K/V row while it is in registers (f16/bf16 widened in
+ * registers, never through a buffer). The key ranges (splits) run on different
+ * threads (flash-decoding) and are merged exactly with their LSEs.
+ * Accumulation is float. exp() never sees an argument that would make a subnormal
+ * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
+ * -1e4) cost nothing extra.
  *
  * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
- * wants at the resolved thread count (bounded: per thread a few tiles and the rows of
- * one work item, independent of n_kv for prefill; plus at most
- * n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode partials). It is 0 only
- * when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel uses fewer
- * splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one thread's scratch
- * fits. `deterministic = 1` fixes the split plan as a function of n_kv and work_bytes
- * alone, so results are bit-identical for any thread count (and for any work larger
- * than the query said).
+ * wants at the resolved thread count. It is bounded and does not grow with n_kv: per
+ * thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
+ * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
+ * head), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode
+ * partials (n_splits <= 64). It is 0 only when n_q or n_kv is 0 (then work may be
+ * NULL). Given less, the kernel uses fewer splits, then fewer threads;
+ * LCX_ERR_WORKSPACE only when not even one thread's scratch fits. `deterministic = 1`
+ * fixes the split plan as a function of n_kv and work_bytes alone, so results are
+ * bit-identical for any thread count (and for any work at least the query's size).
+ *
+ * A decode step (allocate the workspace once for the longest context and reuse it):
+ *
+ *     lcx_attn_desc ad = {0};
+ *     ad.head_dim = 128; ad.n_heads = 32; ad.n_kv_heads = 8; ad.causal = 1;
+ *     lcx_kv_view kv = lcx_kv_view_contiguous(LCX_F16, k_cache, v_cache, n_past + 1,
+ *                                             0, 0, NULL);
+ *     lcx_attention_workspace_size(&ad, 1, &kv, &bytes);
+ *     lcx_attention(&ad, q, 1, 32 * 128, NULL, &kv, out, 32 * 128, NULL, work, bytes);
  *
  * Coming (the view and the desc have room for them, nothing here changes): quantized
  * K/V blocks and a full-precision residual segment (>>kvquant), per-KV-head lengths
