@@ -1691,11 +1691,33 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
     }
 }
 
+/* A queue of cache lines to prefetch a few at a time (decode: the next tile's token
+   rows, spread over the P V loop so the memory system never idles and the core never
+   waits on a burst of prefetches). */
+typedef struct lcx__attn_pfq {
+    const void *const *kr;
+    const void *const *vr;
+    int n, t, line, klines, vlines, per_step;
+} lcx__attn_pfq;
+LCX__ATTN_FI void lcx__attn_pfq_step(lcx__attn_pfq *q) {
+    int i;
+    for (i = 0; i < q->per_step && q->t < q->n; i++) {
+        const char *p = q->line < q->klines
+                            ? (const char *)q->kr[q->t] + (size_t)q->line * 64
+                            : (const char *)q->vr[q->t] + (size_t)(q->line - q->klines) * 64;
+        _mm_prefetch(p, _MM_HINT_T1);
+        if (++q->line == q->klines + q->vlines) {
+            q->line = 0;
+            q->t++;
+        }
+    }
+}
+
 /* O = alpha O + P V: 4 rows x 64 columns of accumulators across the tile's keys,
    each V element loaded and widened once per 4 rows. */
 LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const void *const *vrow, int pfn, const int vt) {
-    (void)pfn;
+                                      const void *const *vrow, lcx__attn_pfq *pfq,
+                                      const int vt) {
     const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
     int r0, c0, j;
     for (r0 = 0; r0 < R; r0 += 4) {
@@ -1729,6 +1751,7 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             __m512 x32 = _mm512_loadu_ps(o3 + c0 + 32), x33 = _mm512_loadu_ps(o3 + c0 + 48);
             for (j = 0; j < n; j++) {
                 const void *vr = vrow[j];
+                if (pfq) lcx__attn_pfq_step(pfq);
                 __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
                 __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
                 __m512 b = _mm512_set1_ps(p0[j]);
@@ -1777,10 +1800,10 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
     }
 }
 LCX__STATIC void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                     const void *const *vrow, int vt, int pfn) {
-    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F32);
-    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F16);
-    else lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_BF16);
+                                     const void *const *vrow, int vt, lcx__attn_pfq *pfq) {
+    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_F16);
+    else lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_BF16);
 }
 
 /* Prefill: copy the V tile, widened to float, into the scratch once (each element is
@@ -2063,9 +2086,9 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         if (!a->decode) { /* prefill: the tile is reused by every row; make it dense */
             const void *vb[LCX__ATTN_TK];
             lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
-            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, 0);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL);
         } else {
-            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, pfn);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, NULL);
         }
         return;
 #endif
@@ -2102,14 +2125,25 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
         lcx__attn_scores_multi_avx512(a, scr, kvh1 - kvh0, R, t->n, krow, vrow, nkrow, nvrow, nn);
         for (h = 0; h < kvh1 - kvh0; h++) {
             lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+            lcx__attn_pfq q;
+            int nk = kvh1 - kvh0;
+            q.n = 0;
             if (nn && a->pf_tokens) { /* keep memory busy during P V: the next tile */
-                int nk = kvh1 - kvh0;
-                lcx__attn_prefetch_span(a, nkrow + nn * h / nk, nvrow + nn * h / nk,
-                                        nn * (h + 1) / nk - nn * h / nk);
+                size_t ks = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                            (size_t)lcx__attn_esize(a->kt);
+                size_t vs = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                            (size_t)lcx__attn_esize(a->vt);
+                q.kr = nkrow + nn * h / nk;
+                q.vr = nvrow + nn * h / nk;
+                q.n = nn * (h + 1) / nk - nn * h / nk;
+                q.t = q.line = 0;
+                q.klines = (int)((ks + 63) / 64);
+                q.vlines = (int)((vs + 63) / 64);
+                q.per_step = (q.n * (q.klines + q.vlines) + t->n - 1) / t->n;
             }
             lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
             for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
-            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, 0);
+            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, q.n ? &q : NULL);
         }
         return;
     }
