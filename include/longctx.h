@@ -1303,6 +1303,28 @@ LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__a
     else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
 }
 
+/* A queue of cache lines to prefetch a few at a time (decode: the next tile's token
+   rows, spread over the P V loop so the memory system never idles and the core never
+   waits on a burst of prefetches). */
+typedef struct lcx__attn_pfq {
+    const void *const *kr;
+    const void *const *vr;
+    int n, t, line, klines, vlines, per_step;
+} lcx__attn_pfq;
+LCX__ATTN_FI void lcx__attn_pfq_step(lcx__attn_pfq *q) {
+    int i;
+    for (i = 0; i < q->per_step && q->t < q->n; i++) {
+        const char *p = q->line < q->klines
+                            ? (const char *)q->kr[q->t] + (size_t)q->line * 64
+                            : (const char *)q->vr[q->t] + (size_t)(q->line - q->klines) * 64;
+        _mm_prefetch(p, _MM_HINT_T1);
+        if (++q->line == q->klines + q->vlines) {
+            q->line = 0;
+            q->t++;
+        }
+    }
+}
+
 /* Decode, every KV head of the item at once: for each block of 4 keys, the 16 dots of
    each head in turn, so a [token][head][dim] cache is read in address order (the
    per-head order reads 256-byte pieces 2 KiB apart, which the hardware prefetchers
@@ -1411,7 +1433,7 @@ LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, i
    touched beside it. */
 LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
                                        const void *const *krow, const void *const *vrow,
-                                       const int kt) {
+                                       lcx__attn_pfq *pfq, const int kt) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
     const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
     const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
@@ -1429,7 +1451,8 @@ LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, i
     soff = (size_t)(s0.s - scr);
     for (j = 0; j < n; j++) {
         const char *kb = (const char *)krow[j];
-        if (vspan) {
+        if (pfq) lcx__attn_pfq_step(pfq);
+        if (vspan && !pfq) {
             size_t off;
             for (off = 0; off < vspan; off += 64)
                 touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
@@ -1492,11 +1515,12 @@ LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, i
                                                int n, const void *const *krow,
                                                const void *const *vrow,
                                                const void *const *nkrow,
-                                               const void *const *nvrow, int nn) {
+                                               const void *const *nvrow, int nn,
+                                               lcx__attn_pfq *pfq) {
     if (R <= 4) {
-        if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_F32);
-        else if (a->kt == LCX_F16) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_F16);
-        else lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_BF16);
+        if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F32);
+        else if (a->kt == LCX_F16) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F16);
+        else lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_BF16);
         return;
     }
     if (a->kt == LCX_F32) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F32);
@@ -1688,28 +1712,6 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
         sc->alpha[r] = al;
         sc->l[r] = sc->l[r] * al + _mm512_reduce_add_ps(sum);
         sc->m[r] = m_new;
-    }
-}
-
-/* A queue of cache lines to prefetch a few at a time (decode: the next tile's token
-   rows, spread over the P V loop so the memory system never idles and the core never
-   waits on a burst of prefetches). */
-typedef struct lcx__attn_pfq {
-    const void *const *kr;
-    const void *const *vr;
-    int n, t, line, klines, vlines, per_step;
-} lcx__attn_pfq;
-LCX__ATTN_FI void lcx__attn_pfq_step(lcx__attn_pfq *q) {
-    int i;
-    for (i = 0; i < q->per_step && q->t < q->n; i++) {
-        const char *p = q->line < q->klines
-                            ? (const char *)q->kr[q->t] + (size_t)q->line * 64
-                            : (const char *)q->vr[q->t] + (size_t)(q->line - q->klines) * 64;
-        _mm_prefetch(p, _MM_HINT_T1);
-        if (++q->line == q->klines + q->vlines) {
-            q->line = 0;
-            q->t++;
-        }
     }
 }
 
@@ -2122,23 +2124,33 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     int h, j;
 #ifdef LCX__HAVE_AVX512
     if (simd == LCX__SIMD_AVX512) {
-        lcx__attn_scores_multi_avx512(a, scr, kvh1 - kvh0, R, t->n, krow, vrow, nkrow, nvrow, nn);
-        for (h = 0; h < kvh1 - kvh0; h++) {
+        /* the next tile's token rows are prefetched a few lines at a time: the first
+           half while the logits are computed, the rest during P V, head by head */
+        const int nk = kvh1 - kvh0, nA = R <= 4 ? nn / 2 : 0; /* R > 4: all in P V */
+        lcx__attn_pfq q;
+        q.n = 0;
+        q.t = q.line = 0;
+        q.kr = nkrow;
+        q.vr = nvrow;
+        q.klines = (int)((((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                             (size_t)lcx__attn_esize(a->kt) + 63) / 64);
+        q.vlines = (int)((((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                             (size_t)lcx__attn_esize(a->vt) + 63) / 64);
+        if (nn && a->pf_tokens) {
+            q.n = nA;
+            q.per_step = (q.n * (q.klines + q.vlines) + t->n - 1) / t->n;
+        }
+        lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, vrow, nkrow, nvrow, nn,
+                                      q.n ? &q : NULL);
+        for (h = 0; h < nk; h++) {
             lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
-            lcx__attn_pfq q;
-            int nk = kvh1 - kvh0;
             q.n = 0;
-            if (nn && a->pf_tokens) { /* keep memory busy during P V: the next tile */
-                size_t ks = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
-                            (size_t)lcx__attn_esize(a->kt);
-                size_t vs = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
-                            (size_t)lcx__attn_esize(a->vt);
-                q.kr = nkrow + nn * h / nk;
-                q.vr = nvrow + nn * h / nk;
-                q.n = nn * (h + 1) / nk - nn * h / nk;
+            if (nn && a->pf_tokens) {
+                int b = nA + (nn - nA) * h / nk, e = nA + (nn - nA) * (h + 1) / nk;
+                q.kr = nkrow + b;
+                q.vr = nvrow + b;
+                q.n = e - b;
                 q.t = q.line = 0;
-                q.klines = (int)((ks + 63) / 64);
-                q.vlines = (int)((vs + 63) / 64);
                 q.per_step = (q.n * (q.klines + q.vlines) + t->n - 1) / t->n;
             }
             lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
