@@ -459,25 +459,39 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * count below kp[0]: kp[0] + (n_kv - n_q + i)).
  *
  * How it runs. Prefill (n_q > 8): work items are (KV head, block of queries); each
- * holds the rows of all the query heads of its group and walks the key tiles (64 keys)
- * that an enumerator yields: tiles wholly above the causal diagonal are never touched,
- * tiles wholly below it are not masked element by element. Decode (n_q <= 8): all the
- * query heads of a KV head go through that head's keys and values in one pass (each
- * K/V byte is read once per call), and the keys are split across threads
- * (flash-decoding); the partial results are merged exactly with their LSEs.
- * f16/bf16 keys and values are widened to float in registers; accumulation is float.
- * exp() never sees an argument that would make a subnormal (exp(x < -87.3) is 0), so
- * very negative logits (ALiBi over 128K tokens, logits of -1e4) cost nothing extra.
+ * holds the rows of all the query heads of its group (64 rows: queries x heads) and
+ * walks the key tiles (64 keys) that an enumerator yields: tiles wholly above the
+ * causal diagonal are never touched, tiles wholly below it are not masked element by
+ * element. A tile's K is transposed once into the scratch and shared by every row
+ * (an AVX-512 4x64 register-blocked kernel), then online softmax, then O += P V.
+ * Decode (n_q <= 8): work items are ranges of keys, each covering every KV head, so
+ * the cache is read once per call, in address order, with all the query heads of a
+ * KV head served by each K/V row while it is in registers (f16/bf16 widened in
+ * registers, never through a buffer). The key ranges (splits) run on different
+ * threads (flash-decoding) and are merged exactly with their LSEs.
+ * Accumulation is float. exp() never sees an argument that would make a subnormal
+ * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
+ * -1e4) cost nothing extra.
  *
  * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
- * wants at the resolved thread count (bounded: per thread a few tiles and the rows of
- * one work item, independent of n_kv for prefill; plus at most
- * n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode partials). It is 0 only
- * when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel uses fewer
- * splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one thread's scratch
- * fits. `deterministic = 1` fixes the split plan as a function of n_kv and work_bytes
- * alone, so results are bit-identical for any thread count (and for any work larger
- * than the query said).
+ * wants at the resolved thread count. It is bounded and does not grow with n_kv: per
+ * thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
+ * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
+ * head), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode
+ * partials (n_splits <= 64). It is 0 only when n_q or n_kv is 0 (then work may be
+ * NULL). Given less, the kernel uses fewer splits, then fewer threads;
+ * LCX_ERR_WORKSPACE only when not even one thread's scratch fits. `deterministic = 1`
+ * fixes the split plan as a function of n_kv and work_bytes alone, so results are
+ * bit-identical for any thread count (and for any work at least the query's size).
+ *
+ * A decode step (allocate the workspace once for the longest context and reuse it):
+ *
+ *     lcx_attn_desc ad = {0};
+ *     ad.head_dim = 128; ad.n_heads = 32; ad.n_kv_heads = 8; ad.causal = 1;
+ *     lcx_kv_view kv = lcx_kv_view_contiguous(LCX_F16, k_cache, v_cache, n_past + 1,
+ *                                             0, 0, NULL);
+ *     lcx_attention_workspace_size(&ad, 1, &kv, &bytes);
+ *     lcx_attention(&ad, q, 1, 32 * 128, NULL, &kv, out, 32 * 128, NULL, work, bytes);
  *
  * Coming (the view and the desc have room for them, nothing here changes): quantized
  * K/V blocks and a full-precision residual segment (>>kvquant), per-KV-head lengths
@@ -2316,6 +2330,28 @@ LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__a
     else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
 }
 
+/* A queue of cache lines to prefetch a few at a time (decode: the next tile's token
+   rows, spread over the P V loop so the memory system never idles and the core never
+   waits on a burst of prefetches). */
+typedef struct lcx__attn_pfq {
+    const void *const *kr;
+    const void *const *vr;
+    int n, t, line, klines, vlines, per_step;
+} lcx__attn_pfq;
+LCX__ATTN_FI void lcx__attn_pfq_step(lcx__attn_pfq *q) {
+    int i;
+    for (i = 0; i < q->per_step && q->t < q->n; i++) {
+        const char *p = q->line < q->klines
+                            ? (const char *)q->kr[q->t] + (size_t)q->line * 64
+                            : (const char *)q->vr[q->t] + (size_t)(q->line - q->klines) * 64;
+        _mm_prefetch(p, _MM_HINT_T1);
+        if (++q->line == q->klines + q->vlines) {
+            q->line = 0;
+            q->t++;
+        }
+    }
+}
+
 /* Decode, every KV head of the item at once: for each block of 4 keys, the 16 dots of
    each head in turn, so a [token][head][dim] cache is read in address order (the
    per-head order reads 256-byte pieces 2 KiB apart, which the hardware prefetchers
@@ -2424,7 +2460,7 @@ LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, i
    touched beside it. */
 LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
                                        const void *const *krow, const void *const *vrow,
-                                       const int kt) {
+                                       lcx__attn_pfq *pfq, const int kt) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
     const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
     const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
@@ -2442,7 +2478,8 @@ LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, i
     soff = (size_t)(s0.s - scr);
     for (j = 0; j < n; j++) {
         const char *kb = (const char *)krow[j];
-        if (vspan) {
+        if (pfq) lcx__attn_pfq_step(pfq);
+        if (vspan && !pfq) {
             size_t off;
             for (off = 0; off < vspan; off += 64)
                 touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
@@ -2505,11 +2542,12 @@ LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, i
                                                int n, const void *const *krow,
                                                const void *const *vrow,
                                                const void *const *nkrow,
-                                               const void *const *nvrow, int nn) {
+                                               const void *const *nvrow, int nn,
+                                               lcx__attn_pfq *pfq) {
     if (R <= 4) {
-        if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_F32);
-        else if (a->kt == LCX_F16) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_F16);
-        else lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, LCX_BF16);
+        if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F32);
+        else if (a->kt == LCX_F16) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F16);
+        else lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_BF16);
         return;
     }
     if (a->kt == LCX_F32) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F32);
@@ -2707,8 +2745,8 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
 /* O = alpha O + P V: 4 rows x 64 columns of accumulators across the tile's keys,
    each V element loaded and widened once per 4 rows. */
 LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const void *const *vrow, int pfn, const int vt) {
-    (void)pfn;
+                                      const void *const *vrow, lcx__attn_pfq *pfq,
+                                      const int vt) {
     const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
     int r0, c0, j;
     for (r0 = 0; r0 < R; r0 += 4) {
@@ -2742,6 +2780,7 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             __m512 x32 = _mm512_loadu_ps(o3 + c0 + 32), x33 = _mm512_loadu_ps(o3 + c0 + 48);
             for (j = 0; j < n; j++) {
                 const void *vr = vrow[j];
+                if (pfq) lcx__attn_pfq_step(pfq);
                 __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
                 __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
                 __m512 b = _mm512_set1_ps(p0[j]);
@@ -2790,10 +2829,10 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
     }
 }
 LCX__STATIC void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                     const void *const *vrow, int vt, int pfn) {
-    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F32);
-    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_F16);
-    else lcx__attn_pv16_body(a, sc, R, n, vrow, pfn, LCX_BF16);
+                                     const void *const *vrow, int vt, lcx__attn_pfq *pfq) {
+    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_F16);
+    else lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_BF16);
 }
 
 /* Prefill: copy the V tile, widened to float, into the scratch once (each element is
@@ -3029,6 +3068,38 @@ LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, 
     else lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_BF16);
 }
 #endif /* LCX__HAVE_AVX2 */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LCX__ATTN_PREFETCH(p) __builtin_prefetch((p), 0, 2)
+#else
+#  define LCX__ATTN_PREFETCH(p) ((void)(p))
+#endif
+/* Prefill: each item walks its head's keys once per query block; the next tile's
+   rows are requested while the current one computes (its loads would otherwise wait
+   on L3/DRAM one tile at a time). */
+LCX__STATIC void lcx__attn_prefetch_rows(const lcx__attn *a, const void *const *krow,
+                                         const void *const *vrow, int n) {
+    int kb = a->d * lcx__attn_esize(a->kt), vb = a->dv * lcx__attn_esize(a->vt), j, c;
+    for (j = 0; j < n; j++) {
+        for (c = 0; c < kb; c += 64) LCX__ATTN_PREFETCH((const char *)krow[j] + c);
+        for (c = 0; c < vb; c += 64) LCX__ATTN_PREFETCH((const char *)vrow[j] + c);
+    }
+}
+
+/* Decode: token rows (every head) of the next tile, in address order. */
+LCX__STATIC void lcx__attn_prefetch_span(const lcx__attn *a, const void *const *krow,
+                                         const void *const *vrow, int n) {
+    size_t kspan = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                   (size_t)lcx__attn_esize(a->kt);
+    size_t vspan = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                   (size_t)lcx__attn_esize(a->vt);
+    size_t c;
+    int j;
+    for (j = 0; j < n; j++) {
+        for (c = 0; c < kspan; c += 64) LCX__ATTN_PREFETCH((const char *)krow[j] + c);
+        for (c = 0; c < vspan; c += 64) LCX__ATTN_PREFETCH((const char *)vrow[j] + c);
+    }
+}
+
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
@@ -3044,9 +3115,9 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         if (!a->decode) { /* prefill: the tile is reused by every row; make it dense */
             const void *vb[LCX__ATTN_TK];
             lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
-            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, 0);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL);
         } else {
-            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, pfn);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, NULL);
         }
         return;
 #endif
@@ -3080,12 +3151,38 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     int h, j;
 #ifdef LCX__HAVE_AVX512
     if (simd == LCX__SIMD_AVX512) {
-        lcx__attn_scores_multi_avx512(a, scr, kvh1 - kvh0, R, t->n, krow, vrow, nkrow, nvrow, nn);
-        for (h = 0; h < kvh1 - kvh0; h++) {
+        /* the next tile's token rows are prefetched a few lines at a time: the first
+           half while the logits are computed, the rest during P V, head by head */
+        const int nk = kvh1 - kvh0, nA = R <= 4 ? nn / 2 : 0; /* R > 4: all in P V */
+        lcx__attn_pfq q;
+        q.n = 0;
+        q.t = q.line = 0;
+        q.kr = nkrow;
+        q.vr = nvrow;
+        q.klines = (int)((((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
+                             (size_t)lcx__attn_esize(a->kt) + 63) / 64);
+        q.vlines = (int)((((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                             (size_t)lcx__attn_esize(a->vt) + 63) / 64);
+        if (nn && a->pf_tokens) {
+            q.n = nA;
+            q.per_step = (q.n * (q.klines + q.vlines) + t->n - 1) / t->n;
+        }
+        lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, vrow, nkrow, nvrow, nn,
+                                      q.n ? &q : NULL);
+        for (h = 0; h < nk; h++) {
             lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+            q.n = 0;
+            if (nn && a->pf_tokens) {
+                int b = nA + (nn - nA) * h / nk, e = nA + (nn - nA) * (h + 1) / nk;
+                q.kr = nkrow + b;
+                q.vr = nvrow + b;
+                q.n = e - b;
+                q.t = q.line = 0;
+                q.per_step = (q.n * (q.klines + q.vlines) + t->n - 1) / t->n;
+            }
             lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
             for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
-            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, 0);
+            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, q.n ? &q : NULL);
         }
         return;
     }
@@ -3213,6 +3310,10 @@ LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kv
                                  have_next ? tn.n : 0);
         } else {
             lcx__attn_scr_layout(a, scr, &sc);
+            if (have_next) { /* fetch the next tile into L2 while this one computes */
+                lcx__attn_tile_src(a, kvh0, tn.k0, tn.n, nkx, nvx);
+                lcx__attn_prefetch_rows(a, nkx, nvx, tn.n);
+            }
             lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
             lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, 0);
         }
