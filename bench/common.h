@@ -87,7 +87,8 @@ static inline double lcxb_time_ms(void (*fn)(void *), void *ctx, int reps) {
 static inline void *lcxb_alloc(size_t bytes) {
     void *p = NULL;
     size_t rounded = (bytes + 63) / 64 * 64;
-    if (posix_memalign(&p, 64, rounded ? rounded : 64) != 0) {
+    p = aligned_alloc(64, rounded ? rounded : 64); /* C11: size a multiple of 64 */
+    if (!p) {
         fprintf(stderr, "bench: out of memory (%zu bytes)\n", bytes);
         exit(1);
     }
@@ -170,6 +171,7 @@ LCXB_OMP(parallel for num_threads(n_threads) schedule(static))
     for (size_t i = 0; i < n; i++) { a[i] = (float)(i & 7); b[i] = 0; }
     double t[7];
     for (int r = 0; r < 7; r++) {
+        a[(size_t)r * 4099 % n] += 1.0f; /* new source each time: no copy can be elided */
         double t0 = lcxb_now();
 LCXB_OMP(parallel num_threads(n_threads))
         {
