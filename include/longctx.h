@@ -2786,7 +2786,29 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             __m512 x32 = _mm512_loadu_ps(o3 + c0 + 32), x33 = _mm512_loadu_ps(o3 + c0 + 48);
             for (j = 0; j < n; j++) {
                 const void *vr = vrow[j];
-                if (pfq) lcx__attn_pfq_step(pfq);
+                __m512 v0, v1, v2, v3, b;
+                if (pfq) {
+                    /* once the queue is empty the loop below runs without it */
+                    if (pfq->t >= pfq->n) break;
+                    lcx__attn_pfq_step(pfq);
+                }
+                v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
+                v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
+                b = _mm512_set1_ps(p0[j]);
+                x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);
+                x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);
+                b = _mm512_set1_ps(p1[j]);
+                x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);
+                x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);
+                b = _mm512_set1_ps(p2[j]);
+                x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);
+                x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);
+                b = _mm512_set1_ps(p3[j]);
+                x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);
+                x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);
+            }
+            for (; j < n; j++) {
+                const void *vr = vrow[j];
                 __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
                 __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
                 __m512 b = _mm512_set1_ps(p0[j]);
