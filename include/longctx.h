@@ -2454,6 +2454,91 @@ LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, i
        rewrites before any use */
     _mm512_storeu_si512((void *)s0.alpha, touch);
 }
+/* The same for items of at most 4 rows per head with f32 K (decode of one query with
+   GQA <= 4): key outer, heads inner, 4 heads x 4 rows per step, so K is read strictly
+   in address order (token row after token row), and the V token row is touched beside
+   it. (f32 rows are twice the bytes: the address order matters more than the loads
+   the 4 x 4 tiles below save, which is the better trade for 16-bit K.) */
+LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
+                                       const void *const *krow, const void *const *vrow,
+                                       lcx__attn_pfq *pfq, const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
+    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                                            (size_t)lcx__attn_esize(a->vt)
+                                      : 0;
+    const size_t sec = a->sec_floats;
+    const int r1 = R > 1 ? dp : 0, r2 = R > 2 ? 2 * dp : 0, r3 = R > 3 ? 3 * dp : 0;
+    lcx__attn_scr s0;
+    size_t qoff, soff;
+    int j, c, h0, hh, r;
+    __m512i touch = _mm512_setzero_si512();
+    lcx__attn_scr_layout(a, scr, &s0);
+    qoff = (size_t)(s0.qp - scr);
+    soff = (size_t)(s0.s - scr);
+    for (j = 0; j < n; j++) {
+        const char *kb = (const char *)krow[j];
+        if (pfq) lcx__attn_pfq_step(pfq);
+        if (vspan && !pfq) {
+            size_t off;
+            for (off = 0; off < vspan; off += 64)
+                touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
+                                                   (const __m128i *)(const void *)((const char *)vrow[j] + off))));
+        }
+        for (h0 = 0; h0 < nk; h0 += 4) {
+            const int ha = h0, hb = h0 + 1 < nk ? h0 + 1 : h0;
+            const int hc = h0 + 2 < nk ? h0 + 2 : h0, hd = h0 + 3 < nk ? h0 + 3 : h0;
+            const float *qa = scr + (size_t)ha * sec + qoff, *qb = scr + (size_t)hb * sec + qoff;
+            const float *qc = scr + (size_t)hc * sec + qoff, *qd = scr + (size_t)hd * sec + qoff;
+            const void *k0 = kb + (size_t)ha * koff, *k1 = kb + (size_t)hb * koff;
+            const void *k2 = kb + (size_t)hc * koff, *k3 = kb + (size_t)hd * koff;
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+            __m512 c13 = c0, c14 = c0, c15 = c0, hs;
+            float out[16];
+#define LCX__ATTN_ST_STEP(X0, X1, X2, X3, i)                                        \
+    do {                                                                            \
+        c0 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + (i)), X0, c0);                    \
+        c1 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r1 + (i)), X0, c1);               \
+        c2 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r2 + (i)), X0, c2);               \
+        c3 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r3 + (i)), X0, c3);               \
+        c4 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + (i)), X1, c4);                    \
+        c5 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r1 + (i)), X1, c5);               \
+        c6 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r2 + (i)), X1, c6);               \
+        c7 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r3 + (i)), X1, c7);               \
+        c8 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + (i)), X2, c8);                    \
+        c9 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r1 + (i)), X2, c9);               \
+        c10 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r2 + (i)), X2, c10);             \
+        c11 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r3 + (i)), X2, c11);             \
+        c12 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + (i)), X3, c12);                  \
+        c13 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r1 + (i)), X3, c13);             \
+        c14 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r2 + (i)), X3, c14);             \
+        c15 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r3 + (i)), X3, c15);             \
+    } while (0)
+            for (c = 0; c < nf; c++) {
+                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+                LCX__ATTN_ST_STEP(x0, x1, x2, x3, 16 * c);
+            }
+            if (tm) {
+                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+                LCX__ATTN_ST_STEP(x0, x1, x2, x3, 16 * nf);
+            }
+#undef LCX__ATTN_ST_STEP
+            hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
+                                     c13, c14, c15);
+            _mm512_storeu_ps(out, hs);
+            for (hh = 0; hh < 4 && h0 + hh < nk; hh++) {
+                float *sh = scr + (size_t)(h0 + hh) * sec + soff + j;
+                for (r = 0; r < R; r++) sh[r * LCX__ATTN_TK] = out[hh * 4 + r];
+            }
+        }
+    }
+    _mm512_storeu_si512((void *)s0.alpha, touch); /* keeps the touches; rewritten later */
+}
+
 /* Decode, at most 4 rows per head (one query, GQA <= 4, the common case): for each
    block of 4 keys, each head in turn (a [token][head][dim] cache is then read a block
    of token rows at a time), one 4 rows x 4 keys tile of dots: each K chunk is loaded
@@ -2551,7 +2636,7 @@ LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, i
                                                const void *const *nvrow, int nn,
                                                lcx__attn_pfq *pfq) {
     if (R <= 4) {
-        if (a->kt == LCX_F32) lcx__attn_sdq16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F32);
+        if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F32);
         else if (a->kt == LCX_F16) lcx__attn_sdq16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F16);
         else lcx__attn_sdq16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_BF16);
         return;
