@@ -2454,10 +2454,11 @@ LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, i
        rewrites before any use */
     _mm512_storeu_si512((void *)s0.alpha, touch);
 }
-/* The same for items of at most 4 rows per head (decode of one query with GQA <= 4,
-   the common case): key outer, heads inner, 4 heads x 4 rows per step, so K is read
-   strictly in address order (token row after token row), and the V token row is
-   touched beside it. */
+/* The same for items of at most 4 rows per head with f32 K (decode of one query with
+   GQA <= 4): key outer, heads inner, 4 heads x 4 rows per step, so K is read strictly
+   in address order (token row after token row), and the V token row is touched beside
+   it. (f32 rows are twice the bytes: the address order matters more than the loads
+   the 4 x 4 tiles below save, which is the better trade for 16-bit K.) */
 LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
                                        const void *const *krow, const void *const *vrow,
                                        lcx__attn_pfq *pfq, const int kt) {
@@ -2538,6 +2539,96 @@ LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, i
     _mm512_storeu_si512((void *)s0.alpha, touch); /* keeps the touches; rewritten later */
 }
 
+/* Decode, at most 4 rows per head (one query, GQA <= 4, the common case): for each
+   block of 4 keys, each head in turn (a [token][head][dim] cache is then read a block
+   of token rows at a time), one 4 rows x 4 keys tile of dots: each K chunk is loaded
+   and widened once for the 4 rows and each q chunk once for the 4 keys (8 loads per
+   16 FMAs), then one transpose-add of the 16 partial sums gives the 16 logits, stored
+   as 4 quads. The next tile is prefetched through pfq, one step per key. */
+LCX__ATTN_FI void lcx__attn_sdq16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
+                                       const void *const *krow, const void *const *vrow,
+                                       lcx__attn_pfq *pfq, const int kt) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
+    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
+                                            (size_t)lcx__attn_esize(a->vt)
+                                      : 0;
+    const size_t sec = a->sec_floats;
+    const int r1 = R > 1 ? dp : 0, r2 = R > 2 ? 2 * dp : 0, r3 = R > 3 ? 3 * dp : 0;
+    lcx__attn_scr s0;
+    size_t qoff, soff;
+    int j0, jj, c, h;
+    __m512i touch = _mm512_setzero_si512();
+    lcx__attn_scr_layout(a, scr, &s0);
+    qoff = (size_t)(s0.qp - scr);
+    soff = (size_t)(s0.s - scr);
+    for (j0 = 0; j0 < n; j0 += 4) {
+        const char *b0 = (const char *)krow[j0];
+        const char *b1 = (const char *)(j0 + 1 < n ? krow[j0 + 1] : krow[j0]);
+        const char *b2 = (const char *)(j0 + 2 < n ? krow[j0 + 2] : krow[j0]);
+        const char *b3 = (const char *)(j0 + 3 < n ? krow[j0 + 3] : krow[j0]);
+        for (jj = j0; jj < j0 + 4 && jj < n; jj++) {
+            if (pfq) lcx__attn_pfq_step(pfq);
+            else if (vspan) {
+                size_t off;
+                for (off = 0; off < vspan; off += 64)
+                    touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
+                                                       (const __m128i *)(const void *)((const char *)vrow[jj] + off))));
+            }
+        }
+        for (h = 0; h < nk; h++) {
+            const float *q0 = scr + (size_t)h * sec + qoff;
+            float *s = scr + (size_t)h * sec + soff + j0;
+            const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
+            const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
+            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+            __m512 c13 = c0, c14 = c0, c15 = c0, hs;
+#define LCX__ATTN_SQ_STEP(X0, X1, X2, X3, i)                                         \
+    do {                                                                             \
+        __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q0 + r1 + (i)); \
+        __m512 qc_ = _mm512_loadu_ps(q0 + r2 + (i)), qd_ = _mm512_loadu_ps(q0 + r3 + (i)); \
+        c0 = _mm512_fmadd_ps(qa_, X0, c0);                                           \
+        c1 = _mm512_fmadd_ps(qa_, X1, c1);                                           \
+        c2 = _mm512_fmadd_ps(qa_, X2, c2);                                           \
+        c3 = _mm512_fmadd_ps(qa_, X3, c3);                                           \
+        c4 = _mm512_fmadd_ps(qb_, X0, c4);                                           \
+        c5 = _mm512_fmadd_ps(qb_, X1, c5);                                           \
+        c6 = _mm512_fmadd_ps(qb_, X2, c6);                                           \
+        c7 = _mm512_fmadd_ps(qb_, X3, c7);                                           \
+        c8 = _mm512_fmadd_ps(qc_, X0, c8);                                           \
+        c9 = _mm512_fmadd_ps(qc_, X1, c9);                                           \
+        c10 = _mm512_fmadd_ps(qc_, X2, c10);                                         \
+        c11 = _mm512_fmadd_ps(qc_, X3, c11);                                         \
+        c12 = _mm512_fmadd_ps(qd_, X0, c12);                                         \
+        c13 = _mm512_fmadd_ps(qd_, X1, c13);                                         \
+        c14 = _mm512_fmadd_ps(qd_, X2, c14);                                         \
+        c15 = _mm512_fmadd_ps(qd_, X3, c15);                                         \
+    } while (0)
+            for (c = 0; c < nf; c++) {
+                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+                LCX__ATTN_SQ_STEP(x0, x1, x2, x3, 16 * c);
+            }
+            if (tm) {
+                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+                LCX__ATTN_SQ_STEP(x0, x1, x2, x3, 16 * nf);
+            }
+#undef LCX__ATTN_SQ_STEP
+            hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
+                                     c13, c14, c15);
+            /* lanes 4r..4r+3: row r's 4 keys (rows past R land in the padding rows) */
+            _mm_storeu_ps(s, _mm512_castps512_ps128(hs));
+            _mm_storeu_ps(s + LCX__ATTN_TK, _mm512_extractf32x4_ps(hs, 1));
+            _mm_storeu_ps(s + 2 * LCX__ATTN_TK, _mm512_extractf32x4_ps(hs, 2));
+            _mm_storeu_ps(s + 3 * LCX__ATTN_TK, _mm512_extractf32x4_ps(hs, 3));
+        }
+    }
+    _mm512_storeu_si512((void *)s0.alpha, touch); /* keeps the touches; rewritten later */
+}
+
 LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, int nk, int R,
                                                int n, const void *const *krow,
                                                const void *const *vrow,
@@ -2546,8 +2637,8 @@ LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, i
                                                lcx__attn_pfq *pfq) {
     if (R <= 4) {
         if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F32);
-        else if (a->kt == LCX_F16) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F16);
-        else lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_BF16);
+        else if (a->kt == LCX_F16) lcx__attn_sdq16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F16);
+        else lcx__attn_sdq16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_BF16);
         return;
     }
     if (a->kt == LCX_F32) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F32);
@@ -2780,7 +2871,29 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             __m512 x32 = _mm512_loadu_ps(o3 + c0 + 32), x33 = _mm512_loadu_ps(o3 + c0 + 48);
             for (j = 0; j < n; j++) {
                 const void *vr = vrow[j];
-                if (pfq) lcx__attn_pfq_step(pfq);
+                __m512 v0, v1, v2, v3, b;
+                if (pfq) {
+                    /* once the queue is empty the loop below runs without it */
+                    if (pfq->t >= pfq->n) break;
+                    lcx__attn_pfq_step(pfq);
+                }
+                v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
+                v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
+                b = _mm512_set1_ps(p0[j]);
+                x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);
+                x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);
+                b = _mm512_set1_ps(p1[j]);
+                x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);
+                x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);
+                b = _mm512_set1_ps(p2[j]);
+                x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);
+                x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);
+                b = _mm512_set1_ps(p3[j]);
+                x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);
+                x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);
+            }
+            for (; j < n; j++) {
+                const void *vr = vrow[j];
                 __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
                 __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
                 __m512 b = _mm512_set1_ps(p0[j]);
