@@ -2257,29 +2257,17 @@ LCX__ATTN_FI __m512 lcx__attn_hsum16x16(__m512 v0, __m512 v1, __m512 v2, __m512 
     return LCX__ATTN_LANES(LCX__ATTN_LANES(u0, u1), LCX__ATTN_LANES(u2, u3));
 }
 
-/* Decode logits: K rows used straight from the cache (widened in registers), 4 query
-   rows x 4 keys per step, so each K element is loaded and converted once for all the
-   rows of the group; partial sums reduced by one transpose-add per 16 dots. */
-LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const void *const *krow, int pfn, const int kt) {
-    (void)pfn;
-    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
-    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
-    int r0, j0, c;
-    for (r0 = 0; r0 < R; r0 += 4) {
-        const float *q0 = sc->qp + (size_t)r0 * dp;
-        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
-        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
-        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
-        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
-        for (j0 = 0; j0 < n; j0 += 4) {
-            const void *k0 = krow[j0];
-            const void *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
-            const void *k2 = j0 + 2 < n ? krow[j0 + 2] : k0;
-            const void *k3 = j0 + 3 < n ? krow[j0 + 3] : k0;
-            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
-            __m512 c13 = c0, c14 = c0, c15 = c0, h;
+/* One 4 x 4 tile of decode logits: rows q0..q3 (padded to 16) times keys k0..k3 (type
+   kt, widened in registers), d = 16*nf + popcount(tm); the 16 dots are reduced by one
+   transpose-add and stored as 4 quads, row r at s + r*LCX__ATTN_TK. */
+LCX__ATTN_FI void lcx__attn_dot4x4(const float *q0, const float *q1, const float *q2,
+                                   const float *q3, const void *k0, const void *k1,
+                                   const void *k2, const void *k3, const int kt, int nf,
+                                   __mmask16 tm, float *s) {
+    int c;
+    __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
+    __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
+    __m512 c13 = c0, c14 = c0, c15 = c0;
 #define LCX__ATTN_SD_STEP(X0, X1, X2, X3, i)                                     \
     do {                                                                         \
         __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
@@ -2300,26 +2288,49 @@ LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *s
         c13 = _mm512_fmadd_ps(qd_, X1, c13);                                     \
         c14 = _mm512_fmadd_ps(qd_, X2, c14);                                     \
         c15 = _mm512_fmadd_ps(qd_, X3, c15);                                     \
-    } while (0)
-            for (c = 0; c < nf; c++) {
-                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
-                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
-                LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
-            }
-            if (tm) {
-                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
-                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
-                LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
-            }
+        } while (0)
+    for (c = 0; c < nf; c++) {
+        __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
+        __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+        LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
+    }
+    if (tm) {
+        __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
+        __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
+        LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
+    }
 #undef LCX__ATTN_SD_STEP
-            h = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13,
-                                    c14, c15);
-            /* lanes 4r..4r+3 are row r's 4 keys; S rows are padded to TK, and the
-               scratch has rows up to a multiple of 16, so whole quads are stored */
-            _mm_storeu_ps(s + j0, _mm512_castps512_ps128(h));
-            _mm_storeu_ps(s + LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 1));
-            _mm_storeu_ps(s + 2 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 2));
-            _mm_storeu_ps(s + 3 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(h, 3));
+    __m512 h = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13,
+                                   c14, c15);
+    /* lanes 4r..4r+3 are row r's 4 keys; S rows are padded to TK, and the
+       scratch has rows up to a multiple of 16, so whole quads are stored */
+    _mm_storeu_ps(s, _mm512_castps512_ps128(h));
+    _mm_storeu_ps(s + LCX__ATTN_TK, _mm512_extractf32x4_ps(h, 1));
+    _mm_storeu_ps(s + 2 * LCX__ATTN_TK, _mm512_extractf32x4_ps(h, 2));
+    _mm_storeu_ps(s + 3 * LCX__ATTN_TK, _mm512_extractf32x4_ps(h, 3));
+}
+
+/* Decode logits: K rows used straight from the cache (widened in registers), 4 query
+   rows x 4 keys per step, so each K element is loaded and converted once for all the
+   rows of the group; partial sums reduced by one transpose-add per 16 dots. */
+LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const void *const *krow, int pfn, const int kt) {
+    (void)pfn;
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
+    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
+    int r0, j0;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = sc->qp + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+        for (j0 = 0; j0 < n; j0 += 4) {
+            const void *k0 = krow[j0];
+            const void *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
+            const void *k2 = j0 + 2 < n ? krow[j0 + 2] : k0;
+            const void *k3 = j0 + 3 < n ? krow[j0 + 3] : k0;
+            lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm, s + j0);
         }
     }
 }
@@ -2373,7 +2384,7 @@ LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, i
                                       : 0;
     lcx__attn_scr s0;
     size_t qoff, soff;
-    int r0, j0, c, h;
+    int r0, j0, h;
     __m512i touch = _mm512_setzero_si512();
     (void)nkrow; (void)nvrow; (void)nn; (void)kspan;
     lcx__attn_scr_layout(a, scr, &s0);
@@ -2406,47 +2417,7 @@ LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, i
                 const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
                 const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
                 float *s = ssec + (size_t)r0 * LCX__ATTN_TK;
-                __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-                __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
-                __m512 c13 = c0, c14 = c0, c15 = c0, hs;
-#define LCX__ATTN_SD_STEP(X0, X1, X2, X3, i)                                     \
-    do {                                                                         \
-        __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
-        __m512 qc_ = _mm512_loadu_ps(q2 + (i)), qd_ = _mm512_loadu_ps(q3 + (i)); \
-        c0 = _mm512_fmadd_ps(qa_, X0, c0);                                       \
-        c1 = _mm512_fmadd_ps(qa_, X1, c1);                                       \
-        c2 = _mm512_fmadd_ps(qa_, X2, c2);                                       \
-        c3 = _mm512_fmadd_ps(qa_, X3, c3);                                       \
-        c4 = _mm512_fmadd_ps(qb_, X0, c4);                                       \
-        c5 = _mm512_fmadd_ps(qb_, X1, c5);                                       \
-        c6 = _mm512_fmadd_ps(qb_, X2, c6);                                       \
-        c7 = _mm512_fmadd_ps(qb_, X3, c7);                                       \
-        c8 = _mm512_fmadd_ps(qc_, X0, c8);                                       \
-        c9 = _mm512_fmadd_ps(qc_, X1, c9);                                       \
-        c10 = _mm512_fmadd_ps(qc_, X2, c10);                                     \
-        c11 = _mm512_fmadd_ps(qc_, X3, c11);                                     \
-        c12 = _mm512_fmadd_ps(qd_, X0, c12);                                     \
-        c13 = _mm512_fmadd_ps(qd_, X1, c13);                                     \
-        c14 = _mm512_fmadd_ps(qd_, X2, c14);                                     \
-        c15 = _mm512_fmadd_ps(qd_, X3, c15);                                     \
-    } while (0)
-                for (c = 0; c < nf; c++) {
-                    __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
-                    __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
-                    LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
-                }
-                if (tm) {
-                    __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
-                    __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
-                    LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * nf);
-                }
-#undef LCX__ATTN_SD_STEP
-                hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
-                                         c13, c14, c15);
-                _mm_storeu_ps(s + j0, _mm512_castps512_ps128(hs));
-                _mm_storeu_ps(s + LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 1));
-                _mm_storeu_ps(s + 2 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 2));
-                _mm_storeu_ps(s + 3 * LCX__ATTN_TK + j0, _mm512_extractf32x4_ps(hs, 3));
+                lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm, s + j0);
             }
         }
     }
