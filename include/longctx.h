@@ -2529,7 +2529,7 @@ LCX__ATTN_FI void lcx__attn_sdq16_body(const lcx__attn *a, float *scr, int nk, i
     const int r1 = R > 1 ? dp : 0, r2 = R > 2 ? 2 * dp : 0, r3 = R > 3 ? 3 * dp : 0;
     lcx__attn_scr s0;
     size_t qoff, soff;
-    int j0, jj, c, h;
+    int j0, jj, h;
     __m512i touch = _mm512_setzero_si512();
     lcx__attn_scr_layout(a, scr, &s0);
     qoff = (size_t)(s0.qp - scr);
@@ -2553,48 +2553,8 @@ LCX__ATTN_FI void lcx__attn_sdq16_body(const lcx__attn *a, float *scr, int nk, i
             float *s = scr + (size_t)h * sec + soff + j0;
             const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
             const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
-            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
-            __m512 c13 = c0, c14 = c0, c15 = c0, hs;
-#define LCX__ATTN_SQ_STEP(X0, X1, X2, X3, i)                                         \
-    do {                                                                             \
-        __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q0 + r1 + (i)); \
-        __m512 qc_ = _mm512_loadu_ps(q0 + r2 + (i)), qd_ = _mm512_loadu_ps(q0 + r3 + (i)); \
-        c0 = _mm512_fmadd_ps(qa_, X0, c0);                                           \
-        c1 = _mm512_fmadd_ps(qa_, X1, c1);                                           \
-        c2 = _mm512_fmadd_ps(qa_, X2, c2);                                           \
-        c3 = _mm512_fmadd_ps(qa_, X3, c3);                                           \
-        c4 = _mm512_fmadd_ps(qb_, X0, c4);                                           \
-        c5 = _mm512_fmadd_ps(qb_, X1, c5);                                           \
-        c6 = _mm512_fmadd_ps(qb_, X2, c6);                                           \
-        c7 = _mm512_fmadd_ps(qb_, X3, c7);                                           \
-        c8 = _mm512_fmadd_ps(qc_, X0, c8);                                           \
-        c9 = _mm512_fmadd_ps(qc_, X1, c9);                                           \
-        c10 = _mm512_fmadd_ps(qc_, X2, c10);                                         \
-        c11 = _mm512_fmadd_ps(qc_, X3, c11);                                         \
-        c12 = _mm512_fmadd_ps(qd_, X0, c12);                                         \
-        c13 = _mm512_fmadd_ps(qd_, X1, c13);                                         \
-        c14 = _mm512_fmadd_ps(qd_, X2, c14);                                         \
-        c15 = _mm512_fmadd_ps(qd_, X3, c15);                                         \
-    } while (0)
-            for (c = 0; c < nf; c++) {
-                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
-                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
-                LCX__ATTN_SQ_STEP(x0, x1, x2, x3, 16 * c);
-            }
-            if (tm) {
-                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
-                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
-                LCX__ATTN_SQ_STEP(x0, x1, x2, x3, 16 * nf);
-            }
-#undef LCX__ATTN_SQ_STEP
-            hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
-                                     c13, c14, c15);
-            /* lanes 4r..4r+3: row r's 4 keys (rows past R land in the padding rows) */
-            _mm_storeu_ps(s, _mm512_castps512_ps128(hs));
-            _mm_storeu_ps(s + LCX__ATTN_TK, _mm512_extractf32x4_ps(hs, 1));
-            _mm_storeu_ps(s + 2 * LCX__ATTN_TK, _mm512_extractf32x4_ps(hs, 2));
-            _mm_storeu_ps(s + 3 * LCX__ATTN_TK, _mm512_extractf32x4_ps(hs, 3));
+            /* rows past R repeat row 0; their logits land in the padding rows */
+            lcx__attn_dot4x4(q0, q0 + r1, q0 + r2, q0 + r3, k0, k1, k2, k3, kt, nf, tm, s);
         }
     }
     _mm512_storeu_si512((void *)s0.alpha, touch); /* keeps the touches; rewritten later */
