@@ -1050,6 +1050,25 @@ LCX__INLINE int lcx__rope_finite(double v) {
     return ((u >> 52) & 0x7FFu) != 0x7FFu;
 }
 
+/* The constants of lcx__sincos and its vector forms (one definition for every path). */
+#define LCX__SC_TWO_OVER_PI 0x1.45f306dc9c883p-1  /* 2/pi */
+#define LCX__SC_PIO2_1 0x1.921fbp+0  /* pi/2 = PIO2_1 + PIO2_2 + PIO2_3 + PIO2_4: three 21-bit pieces */
+#define LCX__SC_PIO2_2 0x1.5110bp-22
+#define LCX__SC_PIO2_3 0x1.18469p-44
+#define LCX__SC_PIO2_4 0x1.13198a2e03707p-65  /* and a tail */
+#define LCX__SC_S3 (-0x1.5555555555555p-3)  /* sin: -1/3!, 1/5!, ..., 1/13! */
+#define LCX__SC_S5 0x1.1111111111111p-7
+#define LCX__SC_S7 (-0x1.a01a01a01a01ap-13)
+#define LCX__SC_S9 0x1.71de3a556c734p-19
+#define LCX__SC_S11 (-0x1.ae64567f544e4p-26)
+#define LCX__SC_S13 0x1.6124613a86d09p-33
+#define LCX__SC_C4 0x1.5555555555555p-5  /* cos: 1/4!, -1/6!, ..., -1/14! (and 1, -1/2) */
+#define LCX__SC_C6 (-0x1.6c16c16c16c17p-10)
+#define LCX__SC_C8 0x1.a01a01a01a01ap-16
+#define LCX__SC_C10 (-0x1.27e4fb7789f5cp-22)
+#define LCX__SC_C12 0x1.1eed8eff8d898p-29
+#define LCX__SC_C14 (-0x1.93974a8c07c9dp-37)
+
 /* sin and cos of a double angle a, both accurate to ~1e-15 absolute for
    |a| < 2^31 (and to libm's accuracy beyond, where it falls back to sin/cos):
    k = nearest integer to a*2/pi, r = a - k*pi/2 by Cody-Waite with pi/2 split
@@ -1057,9 +1076,9 @@ LCX__INLINE int lcx__rope_finite(double v) {
    then Taylor polynomials to r^13 / r^14 on |r| <= pi/4 (truncation < 3e-14)
    and the quadrant k mod 4. Several times faster than libm's sin plus cos. */
 LCX__INLINE void lcx__sincos(double a, double *s_out, double *c_out) {
-    const double two_over_pi = 0x1.45f306dc9c883p-1;
-    const double p1 = 0x1.921fbp+0, p2 = 0x1.5110bp-22, p3 = 0x1.18469p-44,
-                 p4 = 0x1.13198a2e03707p-65;
+    const double two_over_pi = LCX__SC_TWO_OVER_PI;
+    const double p1 = LCX__SC_PIO2_1, p2 = LCX__SC_PIO2_2, p3 = LCX__SC_PIO2_3,
+                 p4 = LCX__SC_PIO2_4;
     double k, r, r2, sn, cs;
     int64_t q;
     if (!(a > -2147483648.0 && a < 2147483648.0)) {
@@ -1074,11 +1093,11 @@ LCX__INLINE void lcx__sincos(double a, double *s_out, double *c_out) {
     r -= k * p4;
     r2 = r * r;
     /* Horner in r^2 with the Taylor coefficients (-1)^k/(2k+1)! and (-1)^k/(2k)! */
-    sn = r + r * r2 * (-0x1.5555555555555p-3 + r2 * (0x1.1111111111111p-7 + r2 * (-0x1.a01a01a01a01ap-13 +
-             r2 * (0x1.71de3a556c734p-19 + r2 * (-0x1.ae64567f544e4p-26 + r2 * 0x1.6124613a86d09p-33)))));
-    cs = 1.0 + r2 * (-0x1.0000000000000p-1 + r2 * (0x1.5555555555555p-5 + r2 * (-0x1.6c16c16c16c17p-10 +
-             r2 * (0x1.a01a01a01a01ap-16 + r2 * (-0x1.27e4fb7789f5cp-22 + r2 * (0x1.1eed8eff8d898p-29 +
-             r2 * -0x1.93974a8c07c9dp-37))))));
+    sn = r + r * r2 * (LCX__SC_S3 + r2 * (LCX__SC_S5 + r2 * (LCX__SC_S7 +
+             r2 * (LCX__SC_S9 + r2 * (LCX__SC_S11 + r2 * LCX__SC_S13)))));
+    cs = 1.0 + r2 * (-0x1.0000000000000p-1 + r2 * (LCX__SC_C4 + r2 * (LCX__SC_C6 +
+             r2 * (LCX__SC_C8 + r2 * (LCX__SC_C10 + r2 * (LCX__SC_C12 +
+             r2 * LCX__SC_C14))))));
     q = (int64_t)k;
     { /* quadrant without branches: odd q swaps, then signs */
         const double s0 = (q & 1) ? cs : sn, c0 = (q & 1) ? sn : cs;
@@ -1550,9 +1569,9 @@ LCX__STATIC void lcx__rope_table_ref(const double *f, const double *fsub, double
 LCX__STATIC void lcx__rope_table_avx2(const double *f, const double *fsub, double p, double scale,
                                       int n, int layout, float *c, float *s) {
     const __m256d vp = _mm256_set1_pd(p), vscale = _mm256_set1_pd(scale);
-    const __m256d two_over_pi = _mm256_set1_pd(0x1.45f306dc9c883p-1);
-    const __m256d p1 = _mm256_set1_pd(0x1.921fbp+0), p2 = _mm256_set1_pd(0x1.5110bp-22);
-    const __m256d p3 = _mm256_set1_pd(0x1.18469p-44), p4 = _mm256_set1_pd(0x1.13198a2e03707p-65);
+    const __m256d two_over_pi = _mm256_set1_pd(LCX__SC_TWO_OVER_PI);
+    const __m256d p1 = _mm256_set1_pd(LCX__SC_PIO2_1), p2 = _mm256_set1_pd(LCX__SC_PIO2_2);
+    const __m256d p3 = _mm256_set1_pd(LCX__SC_PIO2_3), p4 = _mm256_set1_pd(LCX__SC_PIO2_4);
     const __m256d lim = _mm256_set1_pd(2147483648.0), absmask = _mm256_castsi256_pd(_mm256_set1_epi64x(0x7FFFFFFFFFFFFFFFLL));
     const __m256i one = _mm256_set1_epi64x(1), two = _mm256_set1_epi64x(2);
     int i;
@@ -1572,17 +1591,17 @@ LCX__STATIC void lcx__rope_table_avx2(const double *f, const double *fsub, doubl
         r = _mm256_fnmadd_pd(k, p3, r);
         r = _mm256_fnmadd_pd(k, p4, r);
         r2 = _mm256_mul_pd(r, r);
-        sn = _mm256_fmadd_pd(r2, _mm256_set1_pd(0x1.6124613a86d09p-33), _mm256_set1_pd(-0x1.ae64567f544e4p-26));
-        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(0x1.71de3a556c734p-19));
-        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(-0x1.a01a01a01a01ap-13));
-        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(0x1.1111111111111p-7));
-        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(-0x1.5555555555555p-3));
+        sn = _mm256_fmadd_pd(r2, _mm256_set1_pd(LCX__SC_S13), _mm256_set1_pd(LCX__SC_S11));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(LCX__SC_S9));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(LCX__SC_S7));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(LCX__SC_S5));
+        sn = _mm256_fmadd_pd(r2, sn, _mm256_set1_pd(LCX__SC_S3));
         sn = _mm256_fmadd_pd(_mm256_mul_pd(r, r2), sn, r);
-        cs = _mm256_fmadd_pd(r2, _mm256_set1_pd(-0x1.93974a8c07c9dp-37), _mm256_set1_pd(0x1.1eed8eff8d898p-29));
-        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(-0x1.27e4fb7789f5cp-22));
-        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(0x1.a01a01a01a01ap-16));
-        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(-0x1.6c16c16c16c17p-10));
-        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(0x1.5555555555555p-5));
+        cs = _mm256_fmadd_pd(r2, _mm256_set1_pd(LCX__SC_C14), _mm256_set1_pd(LCX__SC_C12));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(LCX__SC_C10));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(LCX__SC_C8));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(LCX__SC_C6));
+        cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(LCX__SC_C4));
         cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(-0.5));
         cs = _mm256_fmadd_pd(r2, cs, _mm256_set1_pd(1.0));
         odd = _mm256_cmpeq_epi64(_mm256_and_si256(bits, one), one);
@@ -1614,9 +1633,9 @@ LCX__STATIC void lcx__rope_table_avx2(const double *f, const double *fsub, doubl
 LCX__STATIC void lcx__rope_table_avx512(const double *f, const double *fsub, double p,
                                         double scale, int n, int layout, float *c, float *s) {
     const __m512d vp = _mm512_set1_pd(p), vscale = _mm512_set1_pd(scale);
-    const __m512d two_over_pi = _mm512_set1_pd(0x1.45f306dc9c883p-1);
-    const __m512d p1 = _mm512_set1_pd(0x1.921fbp+0), p2 = _mm512_set1_pd(0x1.5110bp-22);
-    const __m512d p3 = _mm512_set1_pd(0x1.18469p-44), p4 = _mm512_set1_pd(0x1.13198a2e03707p-65);
+    const __m512d two_over_pi = _mm512_set1_pd(LCX__SC_TWO_OVER_PI);
+    const __m512d p1 = _mm512_set1_pd(LCX__SC_PIO2_1), p2 = _mm512_set1_pd(LCX__SC_PIO2_2);
+    const __m512d p3 = _mm512_set1_pd(LCX__SC_PIO2_3), p4 = _mm512_set1_pd(LCX__SC_PIO2_4);
     const __m512d lim = _mm512_set1_pd(2147483648.0);
     const __m512i one = _mm512_set1_epi64(1), two = _mm512_set1_epi64(2);
     int i;
@@ -1637,17 +1656,17 @@ LCX__STATIC void lcx__rope_table_avx512(const double *f, const double *fsub, dou
         r = _mm512_fnmadd_pd(k, p3, r);
         r = _mm512_fnmadd_pd(k, p4, r);
         r2 = _mm512_mul_pd(r, r);
-        sn = _mm512_fmadd_pd(r2, _mm512_set1_pd(0x1.6124613a86d09p-33), _mm512_set1_pd(-0x1.ae64567f544e4p-26));
-        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(0x1.71de3a556c734p-19));
-        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(-0x1.a01a01a01a01ap-13));
-        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(0x1.1111111111111p-7));
-        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(-0x1.5555555555555p-3));
+        sn = _mm512_fmadd_pd(r2, _mm512_set1_pd(LCX__SC_S13), _mm512_set1_pd(LCX__SC_S11));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(LCX__SC_S9));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(LCX__SC_S7));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(LCX__SC_S5));
+        sn = _mm512_fmadd_pd(r2, sn, _mm512_set1_pd(LCX__SC_S3));
         sn = _mm512_fmadd_pd(_mm512_mul_pd(r, r2), sn, r);
-        cs = _mm512_fmadd_pd(r2, _mm512_set1_pd(-0x1.93974a8c07c9dp-37), _mm512_set1_pd(0x1.1eed8eff8d898p-29));
-        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(-0x1.27e4fb7789f5cp-22));
-        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(0x1.a01a01a01a01ap-16));
-        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(-0x1.6c16c16c16c17p-10));
-        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(0x1.5555555555555p-5));
+        cs = _mm512_fmadd_pd(r2, _mm512_set1_pd(LCX__SC_C14), _mm512_set1_pd(LCX__SC_C12));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(LCX__SC_C10));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(LCX__SC_C8));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(LCX__SC_C6));
+        cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(LCX__SC_C4));
         cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(-0.5));
         cs = _mm512_fmadd_pd(r2, cs, _mm512_set1_pd(1.0));
         odd = _mm512_test_epi64_mask(bits, one);
