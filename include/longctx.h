@@ -1861,7 +1861,7 @@ typedef struct lcx__attn {
     int64_t out_stride, out_hs;
     float *lse;
     /* plan */
-    int decode, nt, splits, rmax, pf_tokens;
+    int decode, nt, splits, rmax;
     int64_t bq, n_qb;
     size_t sec_floats; /* scratch of one KV head's rows */
     size_t scr_floats; /* per thread: decode, one section per KV head; prefill, one */
@@ -2276,6 +2276,15 @@ LCX__ATTN_FI __m512 lcx__attn_hsum16x16(__m512 v0, __m512 v1, __m512 v2, __m512 
     return LCX__ATTN_LANES(LCX__ATTN_LANES(u0, u1), LCX__ATTN_LANES(u2, u3));
 }
 
+/* Keep four vectors in registers. Without it GCC folds the q loads of the 4 x 4 tile
+   below into each of the 16 FMAs that use them: a 64-byte load per FMA, and the loop
+   runs at the load ports' speed (about 1.3x slower) instead of the FMA units'. */
+#if defined(__GNUC__)
+#  define LCX__ATTN_KEEP4(a, b, c, d) __asm__("" : "+v"(a), "+v"(b), "+v"(c), "+v"(d))
+#else
+#  define LCX__ATTN_KEEP4(a, b, c, d) ((void)0)
+#endif
+
 /* One 4 x 4 tile of decode logits: rows q0..q3 (padded to 16) times keys k0..k3 (type
    kt, widened in registers), d = 16*nf + popcount(tm); the 16 dots are reduced by one
    transpose-add and stored as 4 quads, row r at s + r*LCX__ATTN_TK. */
@@ -2291,6 +2300,7 @@ LCX__ATTN_FI void lcx__attn_dot4x4(const float *q0, const float *q1, const float
     do {                                                                         \
         __m512 qa_ = _mm512_loadu_ps(q0 + (i)), qb_ = _mm512_loadu_ps(q1 + (i)); \
         __m512 qc_ = _mm512_loadu_ps(q2 + (i)), qd_ = _mm512_loadu_ps(q3 + (i)); \
+        LCX__ATTN_KEEP4(qa_, qb_, qc_, qd_);                                     \
         c0 = _mm512_fmadd_ps(qa_, X0, c0);                                       \
         c1 = _mm512_fmadd_ps(qa_, X1, c1);                                       \
         c2 = _mm512_fmadd_ps(qa_, X2, c2);                                       \
@@ -2360,52 +2370,32 @@ LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__a
     else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
 }
 
-/* A queue of cache lines to prefetch a few at a time (decode: the next tile's token
-   rows, spread over the P V loop so the memory system never idles and the core never
-   waits on a burst of prefetches). */
-typedef struct lcx__attn_pfq {
-    const void *const *kr;
-    const void *const *vr;
-    int n, t, line, klines, vlines, per_step;
-} lcx__attn_pfq;
-LCX__ATTN_FI void lcx__attn_pfq_step(lcx__attn_pfq *q) {
-    int i;
-    for (i = 0; i < q->per_step && q->t < q->n; i++) {
-        const char *p = q->line < q->klines
-                            ? (const char *)q->kr[q->t] + (size_t)q->line * 64
-                            : (const char *)q->vr[q->t] + (size_t)(q->line - q->klines) * 64;
-        _mm_prefetch(p, _MM_HINT_T1);
-        if (++q->line == q->klines + q->vlines) {
-            q->line = 0;
-            q->t++;
-        }
-    }
+/* Prefetch n bytes from p into L2, a line at a time (decode: the next tile's rows, a
+   few lines beside each step of the current one, so that the requests never queue
+   behind each other and the next tile is in cache when it is needed). A row that
+   does not start on a line boundary may leave its last line to the demand load. */
+LCX__ATTN_FI void lcx__attn_pf_bytes(const void *p, size_t n) {
+    size_t off;
+    for (off = 0; off < n; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T1);
 }
 
-/* Decode, every KV head of the item at once: for each block of 4 keys, the 16 dots of
-   each head in turn, so a [token][head][dim] cache is read in address order (the
-   per-head order reads 256-byte pieces 2 KiB apart, which the hardware prefetchers
-   stream at half speed). The V rows of the same tokens are prefetched into L2 for the
-   P V step that follows. krow/vrow: the rows of head kvh0; head h adds h * head
-   stride. Sections of the scratch: one per head, sec_floats apart. */
-LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
-                                       const void *const *krow, const void *const *vrow,
-                                       const void *const *nkrow, const void *const *nvrow,
+/* Decode logits of every KV head of the item for one tile: for each block of 4 keys,
+   each head in turn, one 4 rows x 4 keys tile of dots per quad of rows (a
+   [token][head][dim] cache is read a block of token rows at a time, in address
+   order). Rows past R repeat the quad's first row; their logits land in the padding
+   rows of the scratch. Beside each block, the same keys of the next tile (nkrow, nn
+   of them; rows of head kvh0 like krow) are prefetched, head by head. Sections of the
+   scratch: one per head, sec_floats apart. */
+LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
+                                       const void *const *krow, const void *const *nkrow,
                                        int nn, const int kt) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
     const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
-    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
-    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
-                                            (size_t)lcx__attn_esize(a->vt)
-                                      : 0;
-    const size_t kspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
-                                            (size_t)lcx__attn_esize(a->kt)
-                                      : 0;
+    const size_t es = (size_t)(kt == LCX_F32 ? 4 : 2), koff = (size_t)a->khs * es;
+    const size_t kbytes = (size_t)d * es, sec = a->sec_floats;
     lcx__attn_scr s0;
     size_t qoff, soff;
-    int r0, j0, h;
-    __m512i touch = _mm512_setzero_si512();
-    (void)nkrow; (void)nvrow; (void)nn; (void)kspan;
+    int j0, jj, h, r0;
     lcx__attn_scr_layout(a, scr, &s0);
     qoff = (size_t)(s0.qp - scr);
     soff = (size_t)(s0.s - scr);
@@ -2414,186 +2404,31 @@ LCX__ATTN_FI void lcx__attn_sdm16_body(const lcx__attn *a, float *scr, int nk, i
         const char *b1 = (const char *)(j0 + 1 < n ? krow[j0 + 1] : krow[j0]);
         const char *b2 = (const char *)(j0 + 2 < n ? krow[j0 + 2] : krow[j0]);
         const char *b3 = (const char *)(j0 + 3 < n ? krow[j0 + 3] : krow[j0]);
-        if (vspan) {
-            /* touch this block's V token rows (every head) in address order: a second
-               sequential stream beside K's, which the hardware prefetchers follow; the
-               P V step then finds the rows in cache */
-            int jj;
-            size_t off;
-            for (jj = j0; jj < j0 + 4 && jj < n; jj++)
-                for (off = 0; off < vspan; off += 64)
-                    touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
-                                                       (const __m128i *)(const void *)((const char *)vrow[jj] + off))));
-        }
         for (h = 0; h < nk; h++) {
-            const float *qsec = scr + (size_t)h * a->sec_floats + qoff;
-            float *ssec = scr + (size_t)h * a->sec_floats + soff;
+            const float *qsec = scr + (size_t)h * sec + qoff;
+            float *ssec = scr + (size_t)h * sec + soff + j0;
             const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
             const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
+            for (jj = j0; jj < j0 + 4 && jj < nn; jj++)
+                lcx__attn_pf_bytes((const char *)nkrow[jj] + (size_t)h * koff, kbytes);
             for (r0 = 0; r0 < R; r0 += 4) {
                 const float *q0 = qsec + (size_t)r0 * dp;
                 const float *q1 = r0 + 1 < R ? q0 + dp : q0;
                 const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
                 const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
-                float *s = ssec + (size_t)r0 * LCX__ATTN_TK;
-                lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm, s + j0);
+                lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm,
+                                 ssec + (size_t)r0 * LCX__ATTN_TK);
             }
         }
     }
-    /* keep the touches: 16 words into section 0's alpha, which the online step
-       rewrites before any use */
-    _mm512_storeu_si512((void *)s0.alpha, touch);
-}
-/* The same for items of at most 4 rows per head with f32 K (decode of one query with
-   GQA <= 4): key outer, heads inner, 4 heads x 4 rows per step, so K is read strictly
-   in address order (token row after token row), and the V token row is touched beside
-   it. (f32 rows are twice the bytes: the address order matters more than the loads
-   the 4 x 4 tiles below save, which is the better trade for 16-bit K.) */
-LCX__ATTN_FI void lcx__attn_sdt16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
-                                       const void *const *krow, const void *const *vrow,
-                                       lcx__attn_pfq *pfq, const int kt) {
-    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
-    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
-    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
-    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
-                                            (size_t)lcx__attn_esize(a->vt)
-                                      : 0;
-    const size_t sec = a->sec_floats;
-    const int r1 = R > 1 ? dp : 0, r2 = R > 2 ? 2 * dp : 0, r3 = R > 3 ? 3 * dp : 0;
-    lcx__attn_scr s0;
-    size_t qoff, soff;
-    int j, c, h0, hh, r;
-    __m512i touch = _mm512_setzero_si512();
-    lcx__attn_scr_layout(a, scr, &s0);
-    qoff = (size_t)(s0.qp - scr);
-    soff = (size_t)(s0.s - scr);
-    for (j = 0; j < n; j++) {
-        const char *kb = (const char *)krow[j];
-        if (pfq) lcx__attn_pfq_step(pfq);
-        if (vspan && !pfq) {
-            size_t off;
-            for (off = 0; off < vspan; off += 64)
-                touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
-                                                   (const __m128i *)(const void *)((const char *)vrow[j] + off))));
-        }
-        for (h0 = 0; h0 < nk; h0 += 4) {
-            const int ha = h0, hb = h0 + 1 < nk ? h0 + 1 : h0;
-            const int hc = h0 + 2 < nk ? h0 + 2 : h0, hd = h0 + 3 < nk ? h0 + 3 : h0;
-            const float *qa = scr + (size_t)ha * sec + qoff, *qb = scr + (size_t)hb * sec + qoff;
-            const float *qc = scr + (size_t)hc * sec + qoff, *qd = scr + (size_t)hd * sec + qoff;
-            const void *k0 = kb + (size_t)ha * koff, *k1 = kb + (size_t)hb * koff;
-            const void *k2 = kb + (size_t)hc * koff, *k3 = kb + (size_t)hd * koff;
-            __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
-            __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
-            __m512 c13 = c0, c14 = c0, c15 = c0, hs;
-            float out[16];
-#define LCX__ATTN_ST_STEP(X0, X1, X2, X3, i)                                        \
-    do {                                                                            \
-        c0 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + (i)), X0, c0);                    \
-        c1 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r1 + (i)), X0, c1);               \
-        c2 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r2 + (i)), X0, c2);               \
-        c3 = _mm512_fmadd_ps(_mm512_loadu_ps(qa + r3 + (i)), X0, c3);               \
-        c4 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + (i)), X1, c4);                    \
-        c5 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r1 + (i)), X1, c5);               \
-        c6 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r2 + (i)), X1, c6);               \
-        c7 = _mm512_fmadd_ps(_mm512_loadu_ps(qb + r3 + (i)), X1, c7);               \
-        c8 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + (i)), X2, c8);                    \
-        c9 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r1 + (i)), X2, c9);               \
-        c10 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r2 + (i)), X2, c10);             \
-        c11 = _mm512_fmadd_ps(_mm512_loadu_ps(qc + r3 + (i)), X2, c11);             \
-        c12 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + (i)), X3, c12);                  \
-        c13 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r1 + (i)), X3, c13);             \
-        c14 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r2 + (i)), X3, c14);             \
-        c15 = _mm512_fmadd_ps(_mm512_loadu_ps(qd + r3 + (i)), X3, c15);             \
-    } while (0)
-            for (c = 0; c < nf; c++) {
-                __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
-                __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
-                LCX__ATTN_ST_STEP(x0, x1, x2, x3, 16 * c);
-            }
-            if (tm) {
-                __m512 x0 = lcx__attn_ld16m(k0, kt, 16 * nf, tm), x1 = lcx__attn_ld16m(k1, kt, 16 * nf, tm);
-                __m512 x2 = lcx__attn_ld16m(k2, kt, 16 * nf, tm), x3 = lcx__attn_ld16m(k3, kt, 16 * nf, tm);
-                LCX__ATTN_ST_STEP(x0, x1, x2, x3, 16 * nf);
-            }
-#undef LCX__ATTN_ST_STEP
-            hs = lcx__attn_hsum16x16(c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12,
-                                     c13, c14, c15);
-            _mm512_storeu_ps(out, hs);
-            for (hh = 0; hh < 4 && h0 + hh < nk; hh++) {
-                float *sh = scr + (size_t)(h0 + hh) * sec + soff + j;
-                for (r = 0; r < R; r++) sh[r * LCX__ATTN_TK] = out[hh * 4 + r];
-            }
-        }
-    }
-    _mm512_storeu_si512((void *)s0.alpha, touch); /* keeps the touches; rewritten later */
-}
-
-/* Decode, at most 4 rows per head (one query, GQA <= 4, the common case): for each
-   block of 4 keys, each head in turn (a [token][head][dim] cache is then read a block
-   of token rows at a time), one 4 rows x 4 keys tile of dots: each K chunk is loaded
-   and widened once for the 4 rows and each q chunk once for the 4 keys (8 loads per
-   16 FMAs), then one transpose-add of the 16 partial sums gives the 16 logits, stored
-   as 4 quads. The next tile is prefetched through pfq, one step per key. */
-LCX__ATTN_FI void lcx__attn_sdq16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
-                                       const void *const *krow, const void *const *vrow,
-                                       lcx__attn_pfq *pfq, const int kt) {
-    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
-    const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
-    const size_t koff = (size_t)a->khs * (size_t)(kt == LCX_F32 ? 4 : 2);
-    const size_t vspan = a->pf_tokens ? ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
-                                            (size_t)lcx__attn_esize(a->vt)
-                                      : 0;
-    const size_t sec = a->sec_floats;
-    const int r1 = R > 1 ? dp : 0, r2 = R > 2 ? 2 * dp : 0, r3 = R > 3 ? 3 * dp : 0;
-    lcx__attn_scr s0;
-    size_t qoff, soff;
-    int j0, jj, h;
-    __m512i touch = _mm512_setzero_si512();
-    lcx__attn_scr_layout(a, scr, &s0);
-    qoff = (size_t)(s0.qp - scr);
-    soff = (size_t)(s0.s - scr);
-    for (j0 = 0; j0 < n; j0 += 4) {
-        const char *b0 = (const char *)krow[j0];
-        const char *b1 = (const char *)(j0 + 1 < n ? krow[j0 + 1] : krow[j0]);
-        const char *b2 = (const char *)(j0 + 2 < n ? krow[j0 + 2] : krow[j0]);
-        const char *b3 = (const char *)(j0 + 3 < n ? krow[j0 + 3] : krow[j0]);
-        for (jj = j0; jj < j0 + 4 && jj < n; jj++) {
-            if (pfq) lcx__attn_pfq_step(pfq);
-            else if (vspan) {
-                size_t off;
-                for (off = 0; off < vspan; off += 64)
-                    touch = _mm512_or_si512(touch, _mm512_castsi128_si512(_mm_loadu_si128(
-                                                       (const __m128i *)(const void *)((const char *)vrow[jj] + off))));
-            }
-        }
-        for (h = 0; h < nk; h++) {
-            const float *q0 = scr + (size_t)h * sec + qoff;
-            float *s = scr + (size_t)h * sec + soff + j0;
-            const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
-            const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
-            /* rows past R repeat row 0; their logits land in the padding rows */
-            lcx__attn_dot4x4(q0, q0 + r1, q0 + r2, q0 + r3, k0, k1, k2, k3, kt, nf, tm, s);
-        }
-    }
-    _mm512_storeu_si512((void *)s0.alpha, touch); /* keeps the touches; rewritten later */
 }
 
 LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, int nk, int R,
                                                int n, const void *const *krow,
-                                               const void *const *vrow,
-                                               const void *const *nkrow,
-                                               const void *const *nvrow, int nn,
-                                               lcx__attn_pfq *pfq) {
-    if (R <= 4) {
-        if (a->kt == LCX_F32) lcx__attn_sdt16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F32);
-        else if (a->kt == LCX_F16) lcx__attn_sdq16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_F16);
-        else lcx__attn_sdq16_body(a, scr, nk, R, n, krow, vrow, pfq, LCX_BF16);
-        return;
-    }
-    if (a->kt == LCX_F32) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F32);
-    else if (a->kt == LCX_F16) lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_F16);
-    else lcx__attn_sdm16_body(a, scr, nk, R, n, krow, vrow, nkrow, nvrow, nn, LCX_BF16);
+                                               const void *const *nkrow, int nn) {
+    if (a->kt == LCX_F32) lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, LCX_F16);
+    else lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, LCX_BF16);
 }
 
 /* 16x16 transpose in registers: r[k][c] -> r[c][k] (straight-line code) */
@@ -2784,14 +2619,17 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
 }
 
 /* O = alpha O + P V: 4 rows x 64 columns of accumulators across the tile's keys,
-   each V element loaded and widened once per 4 rows. */
+   each V element loaded and widened once per 4 rows. Decode: beside key j, the same
+   columns of the next tile's row j (nvrow[j] + pf_off, j < nn) are prefetched. */
 LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const void *const *vrow, lcx__attn_pfq *pfq,
-                                      const int vt) {
+                                      const void *const *vrow, const void *const *nvrow,
+                                      size_t pf_off, int nn, const int vt) {
     const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
+    const size_t es = (size_t)(vt == LCX_F32 ? 4 : 2);
     int r0, c0, j;
     for (r0 = 0; r0 < R; r0 += 4) {
         const int nr = R - r0 < 4 ? R - r0 : 4;
+        const int npf = r0 == 0 ? (nn < n ? nn : n) : 0; /* keys with a prefetch */
         const float *p0 = sc->s + (size_t)r0 * LCX__ATTN_TK;
         const float *p1 = nr > 1 ? p0 + LCX__ATTN_TK : p0;
         const float *p2 = nr > 2 ? p0 + 2 * LCX__ATTN_TK : p0;
@@ -2811,6 +2649,7 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             }
         }
         for (c0 = 0; c0 + 64 <= dv; c0 += 64) {
+            const size_t pfo = pf_off + (size_t)c0 * es;
             __m512 x00 = _mm512_loadu_ps(o0 + c0), x01 = _mm512_loadu_ps(o0 + c0 + 16);
             __m512 x02 = _mm512_loadu_ps(o0 + c0 + 32), x03 = _mm512_loadu_ps(o0 + c0 + 48);
             __m512 x10 = _mm512_loadu_ps(o1 + c0), x11 = _mm512_loadu_ps(o1 + c0 + 16);
@@ -2819,46 +2658,37 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             __m512 x22 = _mm512_loadu_ps(o2 + c0 + 32), x23 = _mm512_loadu_ps(o2 + c0 + 48);
             __m512 x30 = _mm512_loadu_ps(o3 + c0), x31 = _mm512_loadu_ps(o3 + c0 + 16);
             __m512 x32 = _mm512_loadu_ps(o3 + c0 + 32), x33 = _mm512_loadu_ps(o3 + c0 + 48);
-            for (j = 0; j < n; j++) {
-                const void *vr = vrow[j];
-                __m512 v0, v1, v2, v3, b;
-                if (pfq) {
-                    /* once the queue is empty the loop below runs without it */
-                    if (pfq->t >= pfq->n) break;
-                    lcx__attn_pfq_step(pfq);
+#define LCX__ATTN_PV_KEY(j)                                                                 \
+    do {                                                                                    \
+        const void *vr = vrow[j];                                                           \
+        __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);     \
+        __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48); \
+        __m512 b = _mm512_set1_ps(p0[j]);                                                   \
+        x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);               \
+        x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);               \
+        b = _mm512_set1_ps(p1[j]);                                                          \
+        x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);               \
+        x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);               \
+        b = _mm512_set1_ps(p2[j]);                                                          \
+        x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);               \
+        x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);               \
+        b = _mm512_set1_ps(p3[j]);                                                          \
+        x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);               \
+        x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);               \
+    } while (0)
+            for (j = 0; j < npf; j++) {
+                /* straight-line: a loop here costs more than the prefetches */
+                const char *pf = (const char *)nvrow[j] + pfo;
+                _mm_prefetch(pf, _MM_HINT_T1);
+                _mm_prefetch(pf + 64, _MM_HINT_T1);
+                if (es == 4) {
+                    _mm_prefetch(pf + 128, _MM_HINT_T1);
+                    _mm_prefetch(pf + 192, _MM_HINT_T1);
                 }
-                v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
-                v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
-                b = _mm512_set1_ps(p0[j]);
-                x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);
-                x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);
-                b = _mm512_set1_ps(p1[j]);
-                x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);
-                x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);
-                b = _mm512_set1_ps(p2[j]);
-                x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);
-                x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);
-                b = _mm512_set1_ps(p3[j]);
-                x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);
-                x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);
+                LCX__ATTN_PV_KEY(j);
             }
-            for (; j < n; j++) {
-                const void *vr = vrow[j];
-                __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);
-                __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48);
-                __m512 b = _mm512_set1_ps(p0[j]);
-                x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);
-                x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);
-                b = _mm512_set1_ps(p1[j]);
-                x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);
-                x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);
-                b = _mm512_set1_ps(p2[j]);
-                x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);
-                x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);
-                b = _mm512_set1_ps(p3[j]);
-                x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);
-                x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);
-            }
+            for (; j < n; j++) LCX__ATTN_PV_KEY(j);
+#undef LCX__ATTN_PV_KEY
             /* rows past R alias row r0 with identical values: store them first so
                the real row r0 is written last */
             _mm512_storeu_ps(o3 + c0, x30); _mm512_storeu_ps(o3 + c0 + 16, x31);
@@ -2879,6 +2709,7 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             __m512 x3 = _mm512_loadu_ps(o3 + c0);
             for (j = 0; j < n; j++) {
                 __m512 v0 = lcx__attn_ld16m(vrow[j], vt, c0, m);
+                if (j < npf) lcx__attn_pf_bytes((const char *)nvrow[j] + pf_off + (size_t)c0 * es, (size_t)w * es);
                 x0 = _mm512_fmadd_ps(_mm512_set1_ps(p0[j]), v0, x0);
                 x1 = _mm512_fmadd_ps(_mm512_set1_ps(p1[j]), v0, x1);
                 x2 = _mm512_fmadd_ps(_mm512_set1_ps(p2[j]), v0, x2);
@@ -2892,10 +2723,11 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
     }
 }
 LCX__STATIC void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                     const void *const *vrow, int vt, lcx__attn_pfq *pfq) {
-    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_F32);
-    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_F16);
-    else lcx__attn_pv16_body(a, sc, R, n, vrow, pfq, LCX_BF16);
+                                     const void *const *vrow, int vt, const void *const *nvrow,
+                                     size_t pf_off, int nn) {
+    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_F16);
+    else lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_BF16);
 }
 
 /* Prefill: copy the V tile, widened to float, into the scratch once (each element is
@@ -3148,21 +2980,6 @@ LCX__STATIC void lcx__attn_prefetch_rows(const lcx__attn *a, const void *const *
     }
 }
 
-/* Decode: token rows (every head) of the next tile, in address order. */
-LCX__STATIC void lcx__attn_prefetch_span(const lcx__attn *a, const void *const *krow,
-                                         const void *const *vrow, int n) {
-    size_t kspan = ((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
-                   (size_t)lcx__attn_esize(a->kt);
-    size_t vspan = ((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
-                   (size_t)lcx__attn_esize(a->vt);
-    size_t c;
-    int j;
-    for (j = 0; j < n; j++) {
-        for (c = 0; c < kspan; c += 64) LCX__ATTN_PREFETCH((const char *)krow[j] + c);
-        for (c = 0; c < vspan; c += 64) LCX__ATTN_PREFETCH((const char *)vrow[j] + c);
-    }
-}
-
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. */
@@ -3178,9 +2995,9 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         if (!a->decode) { /* prefill: the tile is reused by every row; make it dense */
             const void *vb[LCX__ATTN_TK];
             lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
-            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL, 0, 0);
         } else {
-            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, NULL);
+            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, NULL, 0, 0);
         }
         return;
 #endif
@@ -3214,38 +3031,15 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     int h, j;
 #ifdef LCX__HAVE_AVX512
     if (simd == LCX__SIMD_AVX512) {
-        /* the next tile's token rows are prefetched a few lines at a time: the first
-           half while the logits are computed, the rest during P V, head by head */
-        const int nk = kvh1 - kvh0, nA = R <= 4 ? nn / 2 : 0; /* R > 4: all in P V */
-        lcx__attn_pfq q;
-        q.n = 0;
-        q.t = q.line = 0;
-        q.kr = nkrow;
-        q.vr = nvrow;
-        q.klines = (int)((((size_t)(a->nkv - 1) * (size_t)a->khs + (size_t)a->d) *
-                             (size_t)lcx__attn_esize(a->kt) + 63) / 64);
-        q.vlines = (int)((((size_t)(a->nkv - 1) * (size_t)a->vhs + (size_t)a->dv) *
-                             (size_t)lcx__attn_esize(a->vt) + 63) / 64);
-        if (nn && a->pf_tokens) {
-            q.n = nA;
-            q.per_step = (q.n * (q.klines + q.vlines) + t->n - 1) / t->n;
-        }
-        lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, vrow, nkrow, nvrow, nn,
-                                      q.n ? &q : NULL);
+        /* the next tile's rows are prefetched beside the current ones: K in the
+           logits, V in P V, head by head */
+        const int nk = kvh1 - kvh0;
+        lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn);
         for (h = 0; h < nk; h++) {
             lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
-            q.n = 0;
-            if (nn && a->pf_tokens) {
-                int b = nA + (nn - nA) * h / nk, e = nA + (nn - nA) * (h + 1) / nk;
-                q.kr = nkrow + b;
-                q.vr = nvrow + b;
-                q.n = e - b;
-                q.t = q.line = 0;
-                q.per_step = (q.n * (q.klines + q.vlines) + t->n - 1) / t->n;
-            }
             lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
             for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
-            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, q.n ? &q : NULL);
+            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, nvrow, (size_t)h * voff, nn);
         }
         return;
     }
@@ -3476,10 +3270,6 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a) {
     a->rmax = (int)a->bq * a->group;
     a->n_qb = a->n_q > 0 ? (a->n_q + a->bq - 1) / a->bq : 0;
     a->sec_floats = lcx__attn_scr_layout(a, NULL, NULL);
-    /* token rows hold every head ([token][head][dim]): prefetch whole token rows */
-    a->pf_tokens = a->nkv > 1 &&
-                   (int64_t)(a->nkv - 1) * a->khs + a->d <= a->ks &&
-                   (int64_t)(a->nkv - 1) * a->vhs + a->dv <= a->vs;
     /* decode items hold every KV head (one pass over the cache's memory) */
     a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
 }
