@@ -2616,37 +2616,36 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
         sc->l[r] = sc->l[r] * al + _mm512_reduce_add_ps(sum);
         sc->m[r] = m_new;
     }
+    /* the padding rows of the last quad: probabilities 0, so that P V can run whole
+       quads (their outputs land in the scratch's padding rows, never read) */
+    for (r = R; r & 3; r++)
+        for (v = 0; v < nv; v++) _mm512_storeu_ps(sc->s + (size_t)r * LCX__ATTN_TK + 16 * v, _mm512_setzero_ps());
 }
 
 /* O = alpha O + P V: 4 rows x 64 columns of accumulators across the tile's keys,
-   each V element loaded and widened once per 4 rows. Decode: beside key j, the same
+   each V element loaded and widened once per 4 rows. Whole quads of rows: the padding
+   rows of the last quad have probabilities 0 (the online step sets them) and outputs
+   in the scratch's padding rows, so the four rows sit at fixed offsets (one base
+   register: the loop keeps its pointers in registers). Decode: beside key j, the same
    columns of the next tile's row j (nvrow[j] + pf_off, j < nn) are prefetched. */
 LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                       const void *const *vrow, const void *const *nvrow,
                                       size_t pf_off, int nn, const int vt) {
     const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
     const size_t es = (size_t)(vt == LCX_F32 ? 4 : 2);
-    int r0, c0, j;
+    int r0, c0, j, rr, cc;
     for (r0 = 0; r0 < R; r0 += 4) {
         const int nr = R - r0 < 4 ? R - r0 : 4;
         const int npf = r0 == 0 ? (nn < n ? nn : n) : 0; /* keys with a prefetch */
-        const float *p0 = sc->s + (size_t)r0 * LCX__ATTN_TK;
-        const float *p1 = nr > 1 ? p0 + LCX__ATTN_TK : p0;
-        const float *p2 = nr > 2 ? p0 + 2 * LCX__ATTN_TK : p0;
-        const float *p3 = nr > 3 ? p0 + 3 * LCX__ATTN_TK : p0;
-        float *o0 = sc->o + (size_t)r0 * dvp;
-        float *o1 = nr > 1 ? o0 + dvp : o0;
-        float *o2 = nr > 2 ? o0 + 2 * dvp : o0;
-        float *o3 = nr > 3 ? o0 + 3 * dvp : o0;
-        { /* rescale the rows first (keeps the alphas out of the registers below) */
-            int rr, cc;
-            for (rr = 0; rr < nr; rr++) {
-                const __m512 al = _mm512_set1_ps(sc->alpha[r0 + rr]);
-                float *orow = o0 + (size_t)rr * dvp;
-                if (sc->alpha[r0 + rr] != 1.0f)
-                    for (cc = 0; cc < dvp; cc += 16)
-                        _mm512_storeu_ps(orow + cc, _mm512_mul_ps(al, _mm512_loadu_ps(orow + cc)));
-            }
+        const float *p = sc->s + (size_t)r0 * LCX__ATTN_TK; /* row k at p + k * TK */
+        float *o0 = sc->o + (size_t)r0 * dvp, *o1 = o0 + dvp, *o2 = o1 + dvp, *o3 = o2 + dvp;
+        /* rescale the rows first (keeps the alphas out of the registers below) */
+        for (rr = 0; rr < nr; rr++) {
+            const __m512 al = _mm512_set1_ps(sc->alpha[r0 + rr]);
+            float *orow = o0 + (size_t)rr * dvp;
+            if (sc->alpha[r0 + rr] != 1.0f)
+                for (cc = 0; cc < dvp; cc += 16)
+                    _mm512_storeu_ps(orow + cc, _mm512_mul_ps(al, _mm512_loadu_ps(orow + cc)));
         }
         for (c0 = 0; c0 + 64 <= dv; c0 += 64) {
             const size_t pfo = pf_off + (size_t)c0 * es;
@@ -2663,16 +2662,16 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
         const void *vr = vrow[j];                                                           \
         __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);     \
         __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48); \
-        __m512 b = _mm512_set1_ps(p0[j]);                                                   \
+        __m512 b = _mm512_set1_ps(p[j]);                                                    \
         x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);               \
         x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);               \
-        b = _mm512_set1_ps(p1[j]);                                                          \
+        b = _mm512_set1_ps(p[(j) + LCX__ATTN_TK]);                                          \
         x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);               \
         x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);               \
-        b = _mm512_set1_ps(p2[j]);                                                          \
+        b = _mm512_set1_ps(p[(j) + 2 * LCX__ATTN_TK]);                                      \
         x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);               \
         x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);               \
-        b = _mm512_set1_ps(p3[j]);                                                          \
+        b = _mm512_set1_ps(p[(j) + 3 * LCX__ATTN_TK]);                                      \
         x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);               \
         x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);               \
     } while (0)
@@ -2689,16 +2688,14 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             }
             for (; j < n; j++) LCX__ATTN_PV_KEY(j);
 #undef LCX__ATTN_PV_KEY
-            /* rows past R alias row r0 with identical values: store them first so
-               the real row r0 is written last */
-            _mm512_storeu_ps(o3 + c0, x30); _mm512_storeu_ps(o3 + c0 + 16, x31);
-            _mm512_storeu_ps(o3 + c0 + 32, x32); _mm512_storeu_ps(o3 + c0 + 48, x33);
-            _mm512_storeu_ps(o2 + c0, x20); _mm512_storeu_ps(o2 + c0 + 16, x21);
-            _mm512_storeu_ps(o2 + c0 + 32, x22); _mm512_storeu_ps(o2 + c0 + 48, x23);
-            _mm512_storeu_ps(o1 + c0, x10); _mm512_storeu_ps(o1 + c0 + 16, x11);
-            _mm512_storeu_ps(o1 + c0 + 32, x12); _mm512_storeu_ps(o1 + c0 + 48, x13);
             _mm512_storeu_ps(o0 + c0, x00); _mm512_storeu_ps(o0 + c0 + 16, x01);
             _mm512_storeu_ps(o0 + c0 + 32, x02); _mm512_storeu_ps(o0 + c0 + 48, x03);
+            _mm512_storeu_ps(o1 + c0, x10); _mm512_storeu_ps(o1 + c0 + 16, x11);
+            _mm512_storeu_ps(o1 + c0 + 32, x12); _mm512_storeu_ps(o1 + c0 + 48, x13);
+            _mm512_storeu_ps(o2 + c0, x20); _mm512_storeu_ps(o2 + c0 + 16, x21);
+            _mm512_storeu_ps(o2 + c0 + 32, x22); _mm512_storeu_ps(o2 + c0 + 48, x23);
+            _mm512_storeu_ps(o3 + c0, x30); _mm512_storeu_ps(o3 + c0 + 16, x31);
+            _mm512_storeu_ps(o3 + c0 + 32, x32); _mm512_storeu_ps(o3 + c0 + 48, x33);
         }
         for (; c0 < dv; c0 += 16) {
             int w = dv - c0 < 16 ? dv - c0 : 16;
@@ -2710,19 +2707,21 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             for (j = 0; j < n; j++) {
                 __m512 v0 = lcx__attn_ld16m(vrow[j], vt, c0, m);
                 if (j < npf) lcx__attn_pf_bytes((const char *)nvrow[j] + pf_off + (size_t)c0 * es, (size_t)w * es);
-                x0 = _mm512_fmadd_ps(_mm512_set1_ps(p0[j]), v0, x0);
-                x1 = _mm512_fmadd_ps(_mm512_set1_ps(p1[j]), v0, x1);
-                x2 = _mm512_fmadd_ps(_mm512_set1_ps(p2[j]), v0, x2);
-                x3 = _mm512_fmadd_ps(_mm512_set1_ps(p3[j]), v0, x3);
+                x0 = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), v0, x0);
+                x1 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + LCX__ATTN_TK]), v0, x1);
+                x2 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 2 * LCX__ATTN_TK]), v0, x2);
+                x3 = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 3 * LCX__ATTN_TK]), v0, x3);
             }
-            _mm512_storeu_ps(o3 + c0, x3);
-            _mm512_storeu_ps(o2 + c0, x2);
-            _mm512_storeu_ps(o1 + c0, x1);
             _mm512_storeu_ps(o0 + c0, x0);
+            _mm512_storeu_ps(o1 + c0, x1);
+            _mm512_storeu_ps(o2 + c0, x2);
+            _mm512_storeu_ps(o3 + c0, x3);
         }
     }
 }
-LCX__STATIC void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+/* always inlined: as a call, the decode loop measured 7-9% slower at DRAM speed (its
+   arguments reloaded from the stack in the loop) */
+LCX__ATTN_FI void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                      const void *const *vrow, int vt, const void *const *nvrow,
                                      size_t pf_off, int nn) {
     if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_F32);
@@ -3117,6 +3116,8 @@ LCX__STATIC int lcx__attn_rows_init(const lcx__attn *a, const lcx__attn_scr *sc,
             sc->alpha[r] = 1.0f;
         }
     }
+    /* padding rows of the last quad: P V accumulates zeros into them */
+    if (r & 3) memset(sc->o + (size_t)r * dvp, 0, (size_t)(4 - (r & 3)) * dvp * sizeof(float));
     return r;
 }
 
