@@ -2107,6 +2107,17 @@ LCX__STATIC size_t lcx__attn_scr_layout(const lcx__attn *a, float *base, lcx__at
     return off;
 }
 
+/* The next tile's rows to prefetch beside a decode step (the memory system then
+   streams the cache while the current tile computes): k/v are the rows of the item's
+   first KV head, ko/vo this head's byte offsets, n the rows (0: none). */
+typedef struct lcx__attn_pf {
+    const void *const *k;
+    const void *const *v;
+    size_t ko, vo;
+    int n;
+} lcx__attn_pf;
+
+
 /* ---- scalar reference kernels ------------------------------------------------ */
 LCX__INLINE float lcx__attn_ld(const void *row, int type, int i) {
     if (type == LCX_F32) return ((const float *)row)[i];
@@ -2186,8 +2197,30 @@ LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, i
    per type), so the inner loops have no per-element type branches. */
 #if defined(__GNUC__) || defined(__clang__)
 #  define LCX__ATTN_FI static inline __attribute__((always_inline, unused))
+#  define LCX__ATTN_NOINLINE static __attribute__((noinline, unused))
 #else
 #  define LCX__ATTN_FI static inline
+#  define LCX__ATTN_NOINLINE static
+#endif
+
+#if defined(LCX__HAVE_AVX512) || defined(LCX__HAVE_AVX2)
+/* Prefetch n bytes from p into L2, a line at a time (decode: the next tile's rows, a
+   few lines beside each step of the current one, so that the requests never queue
+   behind each other and the next tile is in cache when it is needed). A row that
+   does not start on a line boundary may leave its last line to the demand load. */
+LCX__ATTN_FI void lcx__attn_pf_bytes(const void *p, size_t n) {
+    size_t off;
+    for (off = 0; off < n; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T1);
+}
+/* the 4 lines of 256 bytes from p */
+#define LCX__ATTN_PF4(p)                                                         \
+    do {                                                                         \
+        const char *pf4_ = (p);                                                  \
+        _mm_prefetch(pf4_, _MM_HINT_T1);                                         \
+        _mm_prefetch(pf4_ + 64, _MM_HINT_T1);                                    \
+        _mm_prefetch(pf4_ + 128, _MM_HINT_T1);                                   \
+        _mm_prefetch(pf4_ + 192, _MM_HINT_T1);                                   \
+    } while (0)
 #endif
 
 /* Float offsets of the tile's key positions from its first one (for ALiBi):
@@ -2370,15 +2403,6 @@ LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__a
     else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
 }
 
-/* Prefetch n bytes from p into L2, a line at a time (decode: the next tile's rows, a
-   few lines beside each step of the current one, so that the requests never queue
-   behind each other and the next tile is in cache when it is needed). A row that
-   does not start on a line boundary may leave its last line to the demand load. */
-LCX__ATTN_FI void lcx__attn_pf_bytes(const void *p, size_t n) {
-    size_t off;
-    for (off = 0; off < n; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T1);
-}
-
 /* Decode logits of every KV head of the item for one tile: for each block of 4 keys,
    each head in turn, one 4 rows x 4 keys tile of dots per quad of rows (a
    [token][head][dim] cache is read a block of token rows at a time, in address
@@ -2409,8 +2433,24 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             float *ssec = scr + (size_t)h * sec + soff + j0;
             const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
             const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
-            for (jj = j0; jj < j0 + 4 && jj < nn; jj++)
-                lcx__attn_pf_bytes((const char *)nkrow[jj] + (size_t)h * koff, kbytes);
+            if (j0 + 4 <= nn && kbytes % 256 == 0) {
+                /* straight-line, 4 lines of each of the 4 rows per step (nested
+                   loops here cost more than the prefetches) */
+                const char *p0 = (const char *)nkrow[j0] + (size_t)h * koff;
+                const char *p1 = (const char *)nkrow[j0 + 1] + (size_t)h * koff;
+                const char *p2 = (const char *)nkrow[j0 + 2] + (size_t)h * koff;
+                const char *p3 = (const char *)nkrow[j0 + 3] + (size_t)h * koff;
+                size_t off;
+                for (off = 0; off < kbytes; off += 256) {
+                    LCX__ATTN_PF4(p0 + off);
+                    LCX__ATTN_PF4(p1 + off);
+                    LCX__ATTN_PF4(p2 + off);
+                    LCX__ATTN_PF4(p3 + off);
+                }
+            } else {
+                for (jj = j0; jj < j0 + 4 && jj < nn; jj++)
+                    lcx__attn_pf_bytes((const char *)nkrow[jj] + (size_t)h * koff, kbytes);
+            }
             for (r0 = 0; r0 < R; r0 += 4) {
                 const float *q0 = qsec + (size_t)r0 * dp;
                 const float *q1 = r0 + 1 < R ? q0 + dp : q0;
@@ -2678,11 +2718,11 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             for (j = 0; j < npf; j++) {
                 /* straight-line: a loop here costs more than the prefetches */
                 const char *pf = (const char *)nvrow[j] + pfo;
-                _mm_prefetch(pf, _MM_HINT_T1);
-                _mm_prefetch(pf + 64, _MM_HINT_T1);
                 if (es == 4) {
-                    _mm_prefetch(pf + 128, _MM_HINT_T1);
-                    _mm_prefetch(pf + 192, _MM_HINT_T1);
+                    LCX__ATTN_PF4(pf);
+                } else {
+                    _mm_prefetch(pf, _MM_HINT_T1);
+                    _mm_prefetch(pf + 64, _MM_HINT_T1);
                 }
                 LCX__ATTN_PV_KEY(j);
             }
@@ -2744,6 +2784,31 @@ LCX__STATIC void lcx__attn_widen_avx512(const lcx__attn *a, const lcx__attn_scr 
         vb[j] = dst;
     }
 }
+
+/* Decode step over the nk KV heads of an item for one tile (krow/vrow: the rows of
+   the first): the logits of every head, then per head the online softmax and P V.
+   The next tile's rows (nkrow/nvrow, nn of them) are prefetched beside the current
+   ones: K in the logits, V in P V, head by head. A function of its own: the code
+   around it (the other levels' paths) then cannot change how this loop is
+   compiled, which measured up to 12% at DRAM speed. */
+LCX__ATTN_NOINLINE void lcx__attn_heads_avx512(const lcx__attn *a, float *scr, int nk, int R,
+                                               const lcx__attn_tile *t,
+                                               const void *const *krow,
+                                               const void *const *vrow, const int64_t *kpos,
+                                               const void *const *nkrow,
+                                               const void *const *nvrow, int nn) {
+    const void *vh[LCX__ATTN_TK];
+    const size_t voff = (size_t)a->vhs * (size_t)lcx__attn_esize(a->vt);
+    lcx__attn_scr sc;
+    int h, j;
+    lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn);
+    for (h = 0; h < nk; h++) {
+        lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
+        lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
+        for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
+        lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, nvrow, (size_t)h * voff, nn);
+    }
+}
 #endif /* LCX__HAVE_AVX512 */
 
 #ifdef LCX__HAVE_AVX2
@@ -2783,8 +2848,10 @@ LCX__ATTN_FI __m128 lcx__attn_hsum4x8(__m256 a, __m256 b, __m256 c, __m256 d) {
 
 /* logits: 4 rows x 2 keys of 8-wide accumulators, d tail (d % 8) in scalar */
 LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                     const void *const *krow, const int kt) {
+                                     const void *const *krow, const lcx__attn_pf *pf,
+                                     const int kt) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), d8 = d & ~7;
+    const size_t kbytes = (size_t)d * (size_t)(kt == LCX_F32 ? 4 : 2);
     int r0, j0, i;
     for (r0 = 0; r0 < R; r0 += 4) {
         const float *q0 = sc->qp + (size_t)r0 * dp;
@@ -2795,6 +2862,9 @@ LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc
         for (j0 = 0; j0 < n; j0 += 2) {
             const void *k0 = krow[j0], *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
             __m256 a00 = _mm256_setzero_ps(), a01 = a00, a10 = a00, a11 = a00;
+            if (pf && r0 == 0) /* the same keys of the next tile */
+                for (i = j0; i < j0 + 2 && i < pf->n; i++)
+                    lcx__attn_pf_bytes((const char *)pf->k[i] + pf->ko, kbytes);
             __m256 a20 = a00, a21 = a00, a30 = a00, a31 = a00;
             __m128 h0, h1;
             float t0[4], t1[4];
@@ -2828,10 +2898,11 @@ LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc
     }
 }
 LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__attn_scr *sc,
-                                              int R, int n, const void *const *krow) {
-    if (a->kt == LCX_F32) lcx__attn_sd8_body(a, sc, R, n, krow, LCX_F32);
-    else if (a->kt == LCX_F16) lcx__attn_sd8_body(a, sc, R, n, krow, LCX_F16);
-    else lcx__attn_sd8_body(a, sc, R, n, krow, LCX_BF16);
+                                              int R, int n, const void *const *krow,
+                                              const lcx__attn_pf *pf) {
+    if (a->kt == LCX_F32) lcx__attn_sd8_body(a, sc, R, n, krow, pf, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sd8_body(a, sc, R, n, krow, pf, LCX_F16);
+    else lcx__attn_sd8_body(a, sc, R, n, krow, pf, LCX_BF16);
 }
 
 LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R,
@@ -2893,8 +2964,10 @@ LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *
 
 /* O = alpha O + P V: 4 rows x 16 columns, tails of 8 and then scalar */
 LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                     const void *const *vrow, const int vt) {
+                                     const void *const *vrow, const lcx__attn_pf *pf,
+                                     const int vt) {
     const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
+    const size_t es = (size_t)(vt == LCX_F32 ? 4 : 2);
     int r0, c0, j, k;
     for (r0 = 0; r0 < R; r0 += 4) {
         const int nr = R - r0 < 4 ? R - r0 : 4;
@@ -2912,8 +2985,11 @@ LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc
             __m256 x10 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0)), x11 = _mm256_mul_ps(al[1], _mm256_loadu_ps(o[1] + c0 + 8));
             __m256 x20 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0)), x21 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0 + 8));
             __m256 x30 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0)), x31 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0 + 8));
+            /* the next tile's rows, a line per key in the passes that start one */
+            const int npf = pf && r0 == 0 && ((size_t)c0 * es) % 64 == 0 ? (pf->n < n ? pf->n : n) : 0;
             for (j = 0; j < n; j++) {
                 __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8), b;
+                if (j < npf) _mm_prefetch((const char *)pf->v[j] + pf->vo + (size_t)c0 * es, _MM_HINT_T1);
                 b = _mm256_set1_ps(p[0][j]);
                 x00 = _mm256_fmadd_ps(b, v0, x00); x01 = _mm256_fmadd_ps(b, v1, x01);
                 b = _mm256_set1_ps(p[1][j]);
@@ -2956,10 +3032,10 @@ LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc
     }
 }
 LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                   const void *const *vrow, int vt) {
-    if (vt == LCX_F32) lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_F32);
-    else if (vt == LCX_F16) lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_F16);
-    else lcx__attn_pv8_body(a, sc, R, n, vrow, LCX_BF16);
+                                   const void *const *vrow, int vt, const lcx__attn_pf *pf) {
+    if (vt == LCX_F32) lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_F32);
+    else if (vt == LCX_F16) lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_F16);
+    else lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_BF16);
 }
 #endif /* LCX__HAVE_AVX2 */
 #if defined(__GNUC__) || defined(__clang__)
@@ -2981,34 +3057,33 @@ LCX__STATIC void lcx__attn_prefetch_rows(const lcx__attn *a, const void *const *
 
 /* ---- level dispatch of the per-tile work -------------------------------------
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
-   then O = alpha O + P V. */
+   then O = alpha O + P V. pf: the next tile's rows to prefetch beside it (decode,
+   AVX2; NULL: none). The AVX-512 decode runs every head of a tile at once
+   (lcx__attn_step_heads); here AVX-512 is the prefill kernel. */
 LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_scr *sc, int R,
                                 const lcx__attn_tile *t, const void *const *krow,
-                                const void *const *vrow, const int64_t *kpos, int pfn) {
+                                const void *const *vrow, const int64_t *kpos,
+                                const lcx__attn_pf *pf) {
     switch (simd) {
 #if defined(LCX__HAVE_AVX512)
-    case LCX__SIMD_AVX512:
-        if (a->decode) lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow, pfn);
-        else lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
+    case LCX__SIMD_AVX512: { /* the tile is reused by every row: make it dense */
+        const void *vb[LCX__ATTN_TK];
+        lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
         lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
-        if (!a->decode) { /* prefill: the tile is reused by every row; make it dense */
-            const void *vb[LCX__ATTN_TK];
-            lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
-            lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL, 0, 0);
-        } else {
-            lcx__attn_pv_avx512(a, sc, R, t->n, vrow, a->vt, NULL, 0, 0);
-        }
+        lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
+        lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL, 0, 0);
         return;
+    }
 #endif
 #if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
-        lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
+        lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow, pf);
         lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
-        lcx__attn_pv_avx2(a, sc, R, t->n, vrow, a->vt);
+        lcx__attn_pv_avx2(a, sc, R, t->n, vrow, a->vt, pf);
         return;
 #endif
     default:
-        (void)pfn;
+        (void)pf;
         lcx__attn_scores_ref(a, sc, R, t->n, krow);
         lcx__attn_online_ref(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_pv_ref(a, sc, R, t->n, vrow, a->vt);
@@ -3030,27 +3105,23 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     int h, j;
 #ifdef LCX__HAVE_AVX512
     if (simd == LCX__SIMD_AVX512) {
-        /* the next tile's rows are prefetched beside the current ones: K in the
-           logits, V in P V, head by head */
-        const int nk = kvh1 - kvh0;
-        lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn);
-        for (h = 0; h < nk; h++) {
-            lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
-            lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
-            for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
-            lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, nvrow, (size_t)h * voff, nn);
-        }
+        lcx__attn_heads_avx512(a, scr, kvh1 - kvh0, R, t, krow, vrow, kpos, nkrow, nvrow, nn);
         return;
     }
 #endif
-    (void)nkrow; (void)nvrow; (void)nn;
     for (h = 0; h < kvh1 - kvh0; h++) {
+        lcx__attn_pf pf;
+        pf.k = nkrow;
+        pf.v = nvrow;
+        pf.ko = (size_t)h * koff;
+        pf.vo = (size_t)h * voff;
+        pf.n = nn;
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         for (j = 0; j < t->n; j++) {
             kh[j] = (const char *)krow[j] + (size_t)h * koff;
             vh[j] = (const char *)vrow[j] + (size_t)h * voff;
         }
-        lcx__attn_step(a, simd, &sc, R, t, kh, vh, kpos, 0);
+        lcx__attn_step(a, simd, &sc, R, t, kh, vh, kpos, &pf);
     }
 }
 
@@ -3079,7 +3150,7 @@ LCX__STATIC void lcx__attn_logits_step(const lcx__attn *a, int simd, const lcx__
 #endif
 #if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
-        lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow);
+        lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow, NULL);
         break;
 #endif
     default:
@@ -3173,7 +3244,7 @@ LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kv
                 lcx__attn_prefetch_rows(a, nkx, nvx, tn.n);
             }
             lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
-            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, 0);
+            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, NULL);
         }
         t = tn;
         have = have_next;
