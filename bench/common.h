@@ -100,63 +100,74 @@ static volatile float lcxb_sink;
 
 #define LCXB_BW_BYTES ((size_t)1 << 29) /* 512 MiB: far beyond any LLC here */
 
-/* Sum a large buffer with n_threads threads, each its own contiguous part. */
-static inline double lcxb_read_bw(int n_threads) {
+/* One pass summing a[0..n) with n_threads threads, each its own contiguous part;
+   returns the seconds it took. */
+static inline double lcxb_read_pass(const float *a, size_t n, int n_threads) {
     (void)n_threads; /* unused without OpenMP */
-    size_t bytes = lcxb_quick() ? ((size_t)1 << 22) : LCXB_BW_BYTES;
+    double t0 = lcxb_now();
+    float total = 0;
+LCXB_OMP(parallel num_threads(n_threads) reduction(+ : total))
+    {
+        int nt = 1, id = 0;
+#ifdef _OPENMP
+        nt = omp_get_num_threads();
+        id = omp_get_thread_num();
+#endif
+        size_t lo = n * (size_t)id / (size_t)nt, hi = n * (size_t)(id + 1) / (size_t)nt;
+#if defined(__AVX512F__)
+        __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        size_t i = lo;
+        for (; i + 64 <= hi; i += 64) {
+            s0 = _mm512_add_ps(s0, _mm512_loadu_ps(a + i));
+            s1 = _mm512_add_ps(s1, _mm512_loadu_ps(a + i + 16));
+            s2 = _mm512_add_ps(s2, _mm512_loadu_ps(a + i + 32));
+            s3 = _mm512_add_ps(s3, _mm512_loadu_ps(a + i + 48));
+        }
+        float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
+        for (; i < hi; i++) s += a[i];
+#elif defined(__AVX2__)
+        __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+        size_t i = lo;
+        for (; i + 32 <= hi; i += 32) {
+            s0 = _mm256_add_ps(s0, _mm256_loadu_ps(a + i));
+            s1 = _mm256_add_ps(s1, _mm256_loadu_ps(a + i + 8));
+            s2 = _mm256_add_ps(s2, _mm256_loadu_ps(a + i + 16));
+            s3 = _mm256_add_ps(s3, _mm256_loadu_ps(a + i + 24));
+        }
+        __m256 v = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+        float buf[8], s = 0;
+        _mm256_storeu_ps(buf, v);
+        for (int k = 0; k < 8; k++) s += buf[k];
+        for (; i < hi; i++) s += a[i];
+#else
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        size_t i = lo;
+        for (; i + 4 <= hi; i += 4) { s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3]; }
+        float s = s0 + s1 + s2 + s3;
+        for (; i < hi; i++) s += a[i];
+#endif
+        total += s;
+    }
+    lcxb_sink = total;
+    return lcxb_now() - t0;
+}
+
+/* A buffer for read passes: bytes (rounded down to whole floats), filled. */
+static inline float *lcxb_read_buffer(size_t bytes, int n_threads) {
     size_t n = bytes / sizeof(float);
-    float *a = (float *)lcxb_alloc(bytes);
+    float *a = (float *)lcxb_alloc(n * sizeof(float));
+    (void)n_threads;
 LCXB_OMP(parallel for num_threads(n_threads) schedule(static))
     for (size_t i = 0; i < n; i++) a[i] = (float)(i & 7) * 0.25f;
+    return a;
+}
+
+/* Read bandwidth in GB/s: the best of 7 passes over a buffer far beyond any LLC. */
+static inline double lcxb_read_bw(int n_threads) {
+    size_t bytes = lcxb_quick() ? ((size_t)1 << 22) : LCXB_BW_BYTES;
+    float *a = lcxb_read_buffer(bytes, n_threads);
     double t[7];
-    for (int r = 0; r < 7; r++) {
-        double t0 = lcxb_now();
-        float total = 0;
-LCXB_OMP(parallel num_threads(n_threads) reduction(+ : total))
-        {
-            int nt = 1, id = 0;
-#ifdef _OPENMP
-            nt = omp_get_num_threads();
-            id = omp_get_thread_num();
-#endif
-            size_t lo = n * (size_t)id / (size_t)nt, hi = n * (size_t)(id + 1) / (size_t)nt;
-#if defined(__AVX512F__)
-            __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            size_t i = lo;
-            for (; i + 64 <= hi; i += 64) {
-                s0 = _mm512_add_ps(s0, _mm512_loadu_ps(a + i));
-                s1 = _mm512_add_ps(s1, _mm512_loadu_ps(a + i + 16));
-                s2 = _mm512_add_ps(s2, _mm512_loadu_ps(a + i + 32));
-                s3 = _mm512_add_ps(s3, _mm512_loadu_ps(a + i + 48));
-            }
-            float s = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
-            for (; i < hi; i++) s += a[i];
-#elif defined(__AVX2__)
-            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
-            size_t i = lo;
-            for (; i + 32 <= hi; i += 32) {
-                s0 = _mm256_add_ps(s0, _mm256_loadu_ps(a + i));
-                s1 = _mm256_add_ps(s1, _mm256_loadu_ps(a + i + 8));
-                s2 = _mm256_add_ps(s2, _mm256_loadu_ps(a + i + 16));
-                s3 = _mm256_add_ps(s3, _mm256_loadu_ps(a + i + 24));
-            }
-            __m256 v = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
-            float buf[8], s = 0;
-            _mm256_storeu_ps(buf, v);
-            for (int k = 0; k < 8; k++) s += buf[k];
-            for (; i < hi; i++) s += a[i];
-#else
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            size_t i = lo;
-            for (; i + 4 <= hi; i += 4) { s0 += a[i]; s1 += a[i + 1]; s2 += a[i + 2]; s3 += a[i + 3]; }
-            float s = s0 + s1 + s2 + s3;
-            for (; i < hi; i++) s += a[i];
-#endif
-            total += s;
-        }
-        t[r] = lcxb_now() - t0;
-        lcxb_sink = total;
-    }
+    for (int r = 0; r < 7; r++) t[r] = lcxb_read_pass(a, bytes / sizeof(float), n_threads);
     free(a);
     return (double)bytes / lcxb_best(t, 7) * 1e-9;
 }
