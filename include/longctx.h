@@ -3326,6 +3326,36 @@ LCX__STATIC void lcx__attn_merge_splits(const lcx__attn *a, const float *part) {
         }
 }
 
+/* col[j] += exp(s[j] - ls) for j < n (ls finite; masked logits are -INFINITY and add
+   nothing), at the level's exp. */
+LCX__STATIC void lcx__attn_kp_row(int simd, const float *s, float ls, int n, float *col) {
+    int j = 0;
+    switch (simd) {
+#if defined(LCX__HAVE_AVX512)
+    case LCX__SIMD_AVX512:
+        for (; j < n; j += 16) {
+            __mmask16 m = (__mmask16)(n - j >= 16 ? 0xFFFFu : (1u << (n - j)) - 1u);
+            __m512 x = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, s + j), _mm512_set1_ps(ls));
+            __m512 p = _mm512_maskz_mov_ps(m, lcx__attn_exp16(x));
+            _mm512_mask_storeu_ps(col + j, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, col + j), p));
+        }
+        return;
+#endif
+#if defined(LCX__HAVE_AVX2)
+    case LCX__SIMD_AVX2:
+        for (; j + 8 <= n; j += 8) {
+            __m256 p = lcx__attn_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + j), _mm256_set1_ps(ls)));
+            _mm256_storeu_ps(col + j, _mm256_add_ps(_mm256_loadu_ps(col + j), p));
+        }
+        break;
+#endif
+    default:
+        break;
+    }
+    for (; j < n; j++)
+        if (s[j] != -INFINITY) col[j] += lcx__attn_exp_ref(s[j] - ls);
+}
+
 /* key_probs: key j of KV head kvh gets sum over rows of exp(s - lse). Items are
    (kvh, chunk of keys), so no two threads add to the same element. */
 #define LCX__ATTN_KP_CHUNK 512
@@ -3346,15 +3376,13 @@ LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int
             lcx__attn_tile_src(a, kvh, t.k0, t.n, krow, vrow);
             for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
             lcx__attn_logits_step(a, simd, &sc, R, &t, krow, kpos);
-            for (j = 0; j < t.n; j++) col[j] = 0.0f;
+            for (j = 0; j < LCX__ATTN_TK; j++) col[j] = 0.0f;
             for (r = 0; r < R; r++) {
                 int64_t tq = qa + r / a->group;
                 int h = kvh * a->group + r % a->group;
                 float ls = a->lse[tq * a->nh + h];
-                const float *s = sc.s + (size_t)r * LCX__ATTN_TK;
                 if (ls == -INFINITY) continue;
-                for (j = 0; j < t.n; j++)
-                    if (s[j] != -INFINITY) col[j] += lcx__attn_exp_ref(s[j] - ls);
+                lcx__attn_kp_row(simd, sc.s + (size_t)r * LCX__ATTN_TK, ls, t.n, col);
             }
             for (j = 0; j < t.n; j++) a->key_probs[(int64_t)kvh * a->n_kv + t.k0 + j] += col[j];
         }
