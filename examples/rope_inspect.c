@@ -48,7 +48,8 @@ static void usage(FILE *f) {
             "  --clex-random SEED      clex with small random weights (a demo)\n"
             "  --seq-len L             current length (dynamic_ntk, longrope, clex)\n"
             "  --layout half|interleaved   which dimensions form pair i (default half)\n"
-            "  --golden [--name NAME]  print one JSON object shaped like a rope_hf.json case\n");
+            "  --golden [--name NAME]  print one JSON object shaped like a rope_hf.json case\n"
+            "                          (clex: like a rope_clex.json case, weights included)\n");
 }
 
 static int bad(const char *opt, const char *val) {
@@ -228,6 +229,30 @@ int main(int argc, char **argv) {
     double attn = lcx_rope_attention_factor(&rope);
     const char *tname = type_names[cfg.type];
 
+    if (golden && cfg.type == LCX_ROPE_CLEX) { /* the shape of a rope_clex.json case */
+        int H = clex.param_factor * rd;
+        printf("{\"name\": \"%s\", \"rotary_dim\": %d, \"theta\": %.17g, \"original_max_pos\": %lld, "
+               "\"max_factor\": %d, \"param_factor\": %d, \"act\": \"tanh\", \"time_dt\": %.17g, "
+               "\"seq_len\": %.0f, \"t\": %d",
+               name ? name : "rope_inspect", rd, rope.cfg.theta, (long long)rope.cfg.original_max_pos,
+               clex.max_factor, clex.param_factor, clex.time_dt, seq_len, rope.clex_t);
+        for (int m = 0; m < 2; m++) { /* up_proj [n][H], down_proj [H][n] */
+            int rows = m ? H : n, cols = m ? n : H;
+            const float *src = m ? clex.down_proj : clex.up_proj;
+            printf(", \"%s\": [", m ? "down_proj" : "up_proj");
+            for (int i = 0; i < rows; i++) {
+                printf("%s[", i ? ", " : "");
+                for (int j = 0; j < cols; j++) print_float(j ? ", " : "", src[(size_t)i * (size_t)cols + (size_t)j]);
+                printf("]");
+            }
+            printf("]");
+        }
+        printf(", \"inv_freq\": [");
+        for (int i = 0; i < n; i++) printf("%s%.17g", i ? ", " : "", f[i]);
+        printf("], \"attention_factor\": %.17g}\n", attn);
+        free(w);
+        return 0;
+    }
     if (golden) { /* the inputs that were given, under their lcx_rope_config names */
         printf("{\"name\": \"%s\", \"type\": \"%s\", \"head_dim\": %d, \"rotary_dim\": %d, "
                "\"theta\": %.17g", name ? name : "rope_inspect", tname, cfg.head_dim, rd,

@@ -188,6 +188,14 @@ if make -s all OPENMP="$OPENMP" > "$OUT/make_all.log" 2>&1; then
         [ -x "$e" ] || continue
         if LCX_EXAMPLE_QUICK=1 "$e" > "$OUT/$(basename "$e").out" 2>&1; then pass; else tail -5 "$OUT/$(basename "$e").out"; fail "$e (quick run)"; fi
     done
+    # rope_inspect --golden for CLEX prints a case in the shape of rope_clex.json
+    G="$OUT/rope_inspect_clex.json"
+    if build/rope_inspect --type clex --clex-random 1 --head-dim 64 --original-max-pos 4096 \
+           --seq-len 8192 --golden > "$G" 2>&1 &&
+       (for k in name rotary_dim theta original_max_pos max_factor param_factor act time_dt \
+                 seq_len t up_proj down_proj inv_freq attention_factor; do
+            grep -q "\"$k\": " "$G" || exit 1
+        done); then pass; else cat "$G"; fail "rope_inspect --golden (clex): the keys of rope_clex.json"; fi
 else
     cat "$OUT/make_all.log"
     fail "make all (examples and benchmarks with -Werror)"
