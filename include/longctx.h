@@ -2376,12 +2376,12 @@ LCX__ATTN_FI void lcx__attn_dot4x4(const float *q0, const float *q1, const float
     _mm_storeu_ps(s + 3 * LCX__ATTN_TK, _mm512_extractf32x4_ps(h, 3));
 }
 
-/* Decode logits: K rows used straight from the cache (widened in registers), 4 query
-   rows x 4 keys per step, so each K element is loaded and converted once for all the
-   rows of the group; partial sums reduced by one transpose-add per 16 dots. */
+/* Logits of one head's rows (the key_probs pass): K rows used straight from the cache
+   (widened in registers), 4 query rows x 4 keys per step, so each K element is loaded
+   and converted once per 4 rows; partial sums reduced by one transpose-add per 16
+   dots. */
 LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const void *const *krow, int pfn, const int kt) {
-    (void)pfn;
+                                      const void *const *krow, const int kt) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), nf = d / 16;
     const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
     int r0, j0;
@@ -2401,10 +2401,10 @@ LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *s
     }
 }
 LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
-                                                int R, int n, const void *const *krow, int pfn) {
-    if (a->kt == LCX_F32) lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_F32);
-    else if (a->kt == LCX_F16) lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_F16);
-    else lcx__attn_sd16_body(a, sc, R, n, krow, pfn, LCX_BF16);
+                                                int R, int n, const void *const *krow) {
+    if (a->kt == LCX_F32) lcx__attn_sd16_body(a, sc, R, n, krow, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_sd16_body(a, sc, R, n, krow, LCX_F16);
+    else lcx__attn_sd16_body(a, sc, R, n, krow, LCX_BF16);
 }
 
 /* Decode logits of every KV head of the item for one tile: for each block of 4 keys,
@@ -3176,7 +3176,7 @@ LCX__STATIC void lcx__attn_logits_step(const lcx__attn *a, int simd, const lcx__
     switch (simd) {
 #if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512:
-        lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow, 0);
+        lcx__attn_scores_direct_avx512(a, sc, R, t->n, krow);
         break;
 #endif
 #if defined(LCX__HAVE_AVX2)
