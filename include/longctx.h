@@ -3247,38 +3247,39 @@ LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, con
 LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh0, int kvh1,
                                 int64_t qa, int64_t qb, int64_t ka, int64_t kb, float *part) {
     lcx__attn_scr sc;
-    const void *kx[LCX__ATTN_TK], *vx[LCX__ATTN_TK];   /* this tile's rows of head kvh0 */
-    const void *nkx[LCX__ATTN_TK], *nvx[LCX__ATTN_TK]; /* the next tile's (prefetch) */
+    /* [buffer][K, V][key]: rows of head kvh0 of this tile and of the next one (for the
+       prefetch); each tile's rows are found once, as the next tile, then swapped in */
+    const void *rows[2][2][LCX__ATTN_TK];
     int64_t kpos[LCX__ATTN_TK], qmin = 0, qmax = 0, cursor = ka;
     lcx__attn_tile t, tn;
     size_t dvp = lcx__attn_r16((size_t)a->dv);
-    int R = 0, r, j, have, have_next, kvh;
+    int R = 0, r, j, have, have_next, kvh, cb = 0;
     for (kvh = kvh0; kvh < kvh1; kvh++) {
         lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
         R = lcx__attn_rows_init(a, &sc, kvh, qa, qb, &qmin, &qmax);
     }
     have = lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &t);
+    if (have) lcx__attn_tile_src(a, kvh0, t.k0, t.n, rows[0][0], rows[0][1]);
     while (have) {
+        const void **kx = rows[cb][0], **vx = rows[cb][1];
+        const void **nkx = rows[cb ^ 1][0], **nvx = rows[cb ^ 1][1];
         have_next = lcx__attn_next_tile(a, &cursor, kb, qmin, qmax, &tn);
         for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
+        if (have_next) lcx__attn_tile_src(a, kvh0, tn.k0, tn.n, nkx, nvx);
         if (a->decode) {
             /* every KV head of this tile before the next tile: a [token][head][dim]
                cache is then read whole, in address order */
-            lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
-            if (have_next) lcx__attn_tile_src(a, kvh0, tn.k0, tn.n, nkx, nvx);
             lcx__attn_step_heads(a, simd, scr, kvh0, kvh1, R, &t, kx, vx, kpos, nkx, nvx,
                                  have_next ? tn.n : 0);
         } else {
             lcx__attn_scr_layout(a, scr, &sc);
-            if (have_next) { /* fetch the next tile into L2 while this one computes */
-                lcx__attn_tile_src(a, kvh0, tn.k0, tn.n, nkx, nvx);
-                lcx__attn_prefetch_rows(a, nkx, nvx, tn.n);
-            }
-            lcx__attn_tile_src(a, kvh0, t.k0, t.n, kx, vx);
+            /* fetch the next tile into L2 while this one computes */
+            if (have_next) lcx__attn_prefetch_rows(a, nkx, nvx, tn.n);
             lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, NULL);
         }
         t = tn;
         have = have_next;
+        cb ^= 1;
     }
     for (kvh = kvh0; kvh < kvh1; kvh++) {
         lcx__attn_scr_layout(a, scr + (size_t)(kvh - kvh0) * a->sec_floats, &sc);
