@@ -247,13 +247,7 @@ int main(int argc, char **argv) {
             }
             printf("]");
         }
-        printf(", \"inv_freq\": [");
-        for (int i = 0; i < n; i++) printf("%s%.17g", i ? ", " : "", f[i]);
-        printf("], \"attention_factor\": %.17g}\n", attn);
-        free(w);
-        return 0;
-    }
-    if (golden) { /* the inputs that were given, under their lcx_rope_config names */
+    } else if (golden) { /* the inputs that were given, under their lcx_rope_config names */
         printf("{\"name\": \"%s\", \"type\": \"%s\", \"head_dim\": %d, \"rotary_dim\": %d, "
                "\"theta\": %.17g", name ? name : "rope_inspect", tname, cfg.head_dim, rd,
                cfg.theta ? cfg.theta : 10000.0);
@@ -274,6 +268,8 @@ int main(int argc, char **argv) {
             for (int i = 0; i < n; i++) print_float(i ? ", " : "", (l ? long_f : short_f)[i]);
             printf("]");
         }
+    }
+    if (golden) { /* both shapes end with the frequencies and the attention factor */
         printf(", \"inv_freq\": [");
         for (int i = 0; i < n; i++) printf("%s%.17g", i ? ", " : "", f[i]);
         printf("], \"attention_factor\": %.17g}\n", attn);
