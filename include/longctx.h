@@ -2662,7 +2662,7 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
                 _mm512_storeu_ps(s + 16 * v, p);
             }
         }
-        al = lcx__attn_exp_ref(m_old - m_new);
+        al = m_old == m_new ? 1.0f : lcx__attn_exp_ref(m_old - m_new); /* no call when the max holds */
         sc->alpha[r] = al;
         sc->l[r] = sc->l[r] * al + _mm512_reduce_add_ps(sum);
         sc->m[r] = m_new;
@@ -3036,7 +3036,7 @@ LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *
             _mm256_storeu_ps(s + 8 * v, p);
         }
         _mm256_storeu_ps(mbuf, sum);
-        al = lcx__attn_exp_ref(m_old - m_new);
+        al = m_old == m_new ? 1.0f : lcx__attn_exp_ref(m_old - m_new); /* no call when the max holds */
         sc->alpha[r] = al;
         sc->l[r] = sc->l[r] * al +
                    (((mbuf[0] + mbuf[1]) + (mbuf[2] + mbuf[3])) + ((mbuf[4] + mbuf[5]) + (mbuf[6] + mbuf[7])));
