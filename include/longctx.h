@@ -2831,9 +2831,9 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *nrow, int nn, int nk,
    ones: K in the logits, V in P V. Row by row, head by head (each line one tile
    before its use); but when the rows form one span (lcx__attn_span) and a tile is
    small, the span in address order, a share per step. Measured from memory, one
-   thread, f16, d 128: with 8 KV heads (2 KiB rows, 256 KiB tiles) address order is
-   10-15% faster; with 16 (512 KiB tiles) 5-15% slower, as for f32 with 8: lines
-   then wait in L2 up to two tiles, and two tiles of K and V no longer fit there.
+   thread, d 128: f16 with 8 KV heads (2 KiB rows, 256 KiB tiles), address order is
+   4-12% faster; f16 with 16 or f32 with 8 (512 KiB tiles), 10-18% slower (lines then
+   wait in L2 up to two tiles, and two tiles of K and V no longer fit there).
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
    time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk, int R,
