@@ -1841,6 +1841,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    then the public entry points. */
 
 #define LCX__ATTN_TK 64          /* keys per tile */
+#define LCX__ATTN_KAHEAD 16      /* decode, keys in one span: K prefetched this far ahead */
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 #define LCX__ATTN_PREFILL_ROWS 64 /* rows (query tokens x group heads) per prefill item */
 #define LCX__ATTN_MAGIC 0x4C435856u
@@ -2411,13 +2412,14 @@ LCX__STATIC void lcx__attn_scores_direct_avx512(const lcx__attn *a, const lcx__a
    each head in turn, one 4 rows x 4 keys tile of dots per quad of rows (a
    [token][head][dim] cache is read a block of token rows at a time, in address
    order). Rows past R repeat the quad's first row; their logits land in the padding
-   rows of the scratch. Beside each block, the same keys of the next tile (nkrow, nn
-   of them; rows of head kvh0 like krow) are prefetched, head by head. Sections of the
-   scratch: one per head, sec_floats apart. */
+   rows of the scratch. Beside each block, a block further on is prefetched (see
+   the loop): kcur/kspan are this tile's and the next tile's rows as spans (NULL if
+   not one), ahead as in lcx__attn_heads16_body. Sections of the scratch: one per
+   head, sec_floats apart. */
 LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, int R, int n,
                                        const void *const *krow, const void *const *nkrow,
-                                       int nn, const char *kspan, const int kt,
-                                       const int dc) {
+                                       int nn, const char *kcur, const char *kspan,
+                                       const int ahead, const int kt, const int dc) {
     const int d = dc ? dc : a->d, dp = (int)lcx__attn_r16((size_t)d), nf = d / 16;
     const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
     const size_t es = (size_t)(kt == LCX_F32 ? 4 : 2), koff = (size_t)a->khs * es;
@@ -2438,18 +2440,25 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             float *ssec = scr + (size_t)h * sec + soff + j0;
             const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
             const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
-            if (j0 + 4 <= nn && kspan) {
-                /* the span in address order: this step's share of the 4 rows */
-                const char *p0 = kspan + ((size_t)j0 * (size_t)nk + 4 * (size_t)h) * koff;
+            /* Prefetch the block of 4 keys at ja, counting this tile's keys then the
+               next tile's: LCX__ATTN_KAHEAD keys on (ahead), else one tile on. This
+               step's share of it: in address order when those rows form a span, else
+               this head's part of each row. */
+            const int ja = ahead ? j0 + LCX__ATTN_KAHEAD : j0 + n;
+            const int in_next = ja >= n, jb = in_next ? ja - n : ja, nb = in_next ? nn : n;
+            const void *const *pr = in_next ? nkrow : krow;
+            const char *ps = in_next ? kspan : kcur;
+            if (jb + 4 <= nb && (in_next || ja + 4 <= n) && ps) {
+                const char *p0 = ps + ((size_t)jb * (size_t)nk + 4 * (size_t)h) * koff;
                 size_t off;
                 for (off = 0; off < 4 * koff; off += 256) LCX__ATTN_PF4(p0 + off);
-            } else if (j0 + 4 <= nn && kbytes % 256 == 0) {
+            } else if (jb + 4 <= nb && kbytes % 256 == 0) {
                 /* straight-line, 4 lines of each of the 4 rows per step (nested
                    loops here cost more than the prefetches) */
-                const char *p0 = (const char *)nkrow[j0] + (size_t)h * koff;
-                const char *p1 = (const char *)nkrow[j0 + 1] + (size_t)h * koff;
-                const char *p2 = (const char *)nkrow[j0 + 2] + (size_t)h * koff;
-                const char *p3 = (const char *)nkrow[j0 + 3] + (size_t)h * koff;
+                const char *p0 = (const char *)pr[jb] + (size_t)h * koff;
+                const char *p1 = (const char *)pr[jb + 1] + (size_t)h * koff;
+                const char *p2 = (const char *)pr[jb + 2] + (size_t)h * koff;
+                const char *p3 = (const char *)pr[jb + 3] + (size_t)h * koff;
                 size_t off;
                 for (off = 0; off < kbytes; off += 256) {
                     LCX__ATTN_PF4(p0 + off);
@@ -2457,9 +2466,9 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
                     LCX__ATTN_PF4(p2 + off);
                     LCX__ATTN_PF4(p3 + off);
                 }
-            } else {
-                for (jj = j0; jj < j0 + 4 && jj < nn; jj++)
-                    lcx__attn_pf_bytes((const char *)nkrow[jj] + (size_t)h * koff, kbytes);
+            } else if (in_next) { /* the rows there are (a last block of nb % 4) */
+                for (jj = jb; jj < jb + 4 && jj < nb; jj++)
+                    lcx__attn_pf_bytes((const char *)pr[jj] + (size_t)h * koff, kbytes);
             }
             for (r0 = 0; r0 < R; r0 += 4) {
                 const float *q0 = qsec + (size_t)r0 * dp;
@@ -2476,10 +2485,11 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
 LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, int nk, int R,
                                                int n, const void *const *krow,
                                                const void *const *nkrow, int nn,
-                                               const char *kspan) {
-    if (a->kt == LCX_F32) lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, kspan, LCX_F32, 0);
-    else if (a->kt == LCX_F16) lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, kspan, LCX_F16, 0);
-    else lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, kspan, LCX_BF16, 0);
+                                               const char *kcur, const char *kspan,
+                                               int ahead) {
+    if (a->kt == LCX_F32) lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, kcur, kspan, ahead, LCX_F32, 0);
+    else if (a->kt == LCX_F16) lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, kcur, kspan, ahead, LCX_F16, 0);
+    else lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, kcur, kspan, ahead, LCX_BF16, 0);
 }
 
 /* 16x16 transpose in registers: r[k][c] -> r[c][k] (straight-line code) */
@@ -2829,9 +2839,10 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *nrow, int nn, int nk,
    the first): the logits of every head, then per head the online softmax and P V.
    The next tile's rows (nkrow/nvrow, nn of them) are prefetched beside the current
    ones: K in the logits, V in P V. Row by row, head by head (each line one tile
-   before its use); but when the rows form one span (lcx__attn_span) and a tile is
-   small, the span in address order, a share per step. Measured from memory, one
-   thread, d 128: f16 with 8 KV heads (2 KiB rows, 256 KiB tiles), address order is
+   before its use); but when a tile is small, K only LCX__ATTN_KAHEAD keys before its
+   use (+6% at two threads, n_kv 131072), and rows that form one span (lcx__attn_span)
+   in address order, a share per step. Measured from memory, one thread, d 128:
+   f16 with 8 KV heads (2 KiB rows, 256 KiB tiles), address order is
    4-12% faster; f16 with 16 or f32 with 8 (512 KiB tiles), 10-18% slower (lines then
    wait in L2 up to two tiles, and two tiles of K and V no longer fit there).
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
@@ -2850,12 +2861,13 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
        and 64-column V steps */
     const int small = (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10);
     const char *kspan = small && kbytes % 256 == 0 ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
+    const char *kcur = small && kbytes % 256 == 0 ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
     const char *vspan = small && (vbytes / ves) % 64 == 0 ? lcx__attn_span(nvrow, nn, nk, vbytes, voff) : NULL;
     const size_t vlim = (size_t)nn * voff; /* the span's bytes per head step */
     lcx__attn_scr sc;
     int h, j;
-    if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kspan);
-    else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kspan, kt, dc);
+    if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, small);
+    else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, small, kt, dc);
     for (h = 0; h < nk; h++) {
         const char *vs = vspan ? vspan + (size_t)h * vlim : NULL;
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
