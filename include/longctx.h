@@ -467,9 +467,10 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * Decode (n_q <= 8): work items are ranges of keys, each covering every KV head, so
  * the cache is read once per call, in address order, with all the query heads of a
  * KV head served by each K/V row while it is in registers (f16/bf16 widened in
- * registers, never through a buffer). While a tile computes, the next tile's rows
- * are prefetched into L2 a few lines per step, so the cache streams from memory
- * beside the arithmetic. The key ranges (splits) run on different threads
+ * registers, never through a buffer). While a tile computes, the rows ahead (the
+ * next tile's; for K of a small tile, 16 keys on) are prefetched into L2 a few lines
+ * per step, in address order where they lie back to back, so the cache streams from
+ * memory beside the arithmetic. The key ranges (splits) run on different threads
  * (flash-decoding) and are merged exactly with their LSEs. A long cache in 2 MiB
  * pages (e.g. madvise(MADV_HUGEPAGE) on Linux, outside this library) decodes faster:
  * about 15% at n_kv 32768 on the development machine (fewer TLB misses).
@@ -1841,7 +1842,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    then the public entry points. */
 
 #define LCX__ATTN_TK 64          /* keys per tile */
-#define LCX__ATTN_KAHEAD 16      /* decode, keys in one span: K prefetched this far ahead */
+#define LCX__ATTN_KAHEAD 16      /* decode, small tiles: K prefetched this many keys ahead */
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 #define LCX__ATTN_PREFILL_ROWS 64 /* rows (query tokens x group heads) per prefill item */
 #define LCX__ATTN_MAGIC 0x4C435856u
@@ -2448,7 +2449,7 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             const int in_next = ja >= n, jb = in_next ? ja - n : ja, nb = in_next ? nn : n;
             const void *const *pr = in_next ? nkrow : krow;
             const char *ps = in_next ? kspan : kcur;
-            if (jb + 4 <= nb && (in_next || ja + 4 <= n) && ps) {
+            if (jb + 4 <= nb && ps) {
                 const char *p0 = ps + ((size_t)jb * (size_t)nk + 4 * (size_t)h) * koff;
                 size_t off;
                 for (off = 0; off < 4 * koff; off += 256) LCX__ATTN_PF4(p0 + off);
@@ -2750,7 +2751,8 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             if (vspan) {
                 /* the span in address order: 64 columns' bytes per key step */
                 const size_t ch = 64 * es, at = (size_t)(c0 / 64) * (size_t)n;
-                const int nsp = r0 ? 0 : vlim / ch <= at ? 0 : vlim / ch - at < (size_t)n ? (int)(vlim / ch - at) : n;
+                const size_t left = r0 || vlim / ch <= at ? 0 : vlim / ch - at; /* steps */
+                const int nsp = left < (size_t)n ? (int)left : n;
                 const char *pf = vspan + at * ch;
                 for (j = 0; j < nsp; j++, pf += ch) {
                     LCX__ATTN_PV_PF(pf);
@@ -2822,16 +2824,16 @@ LCX__STATIC void lcx__attn_widen_avx512(const lcx__attn *a, const lcx__attn_scr 
     }
 }
 
-/* The next tile's rows as one span: nrow[0] when its nn rows lie back to back, each
-   `stride` bytes (nk heads, each `hbytes` long and packed: a [token][head][dim] cache,
-   a tile within one page), else NULL. */
-LCX__ATTN_FI const char *lcx__attn_span(const void *const *nrow, int nn, int nk, size_t hbytes,
+/* A tile's rows as one span: row[0] when its n rows lie back to back, each holding nk
+   packed heads of hbytes (head stride hstride == hbytes: a [token][head][dim] cache, a
+   tile within one page), else NULL. */
+LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, size_t hbytes,
                                         size_t hstride) {
-    const char *b = nn > 0 && hstride == hbytes ? (const char *)nrow[0] : NULL;
+    const char *b = n > 0 && hstride == hbytes ? (const char *)row[0] : NULL;
     const size_t stride = (size_t)nk * hstride;
     int j;
-    for (j = 1; j < nn && b; j++)
-        if ((const char *)nrow[j] != b + (size_t)j * stride) b = NULL;
+    for (j = 1; j < n && b; j++)
+        if ((const char *)row[j] != b + (size_t)j * stride) b = NULL;
     return b;
 }
 
