@@ -2689,11 +2689,10 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
    rows of the last quad have probabilities 0 (the online step sets them) and outputs
    in the scratch's padding rows, so the four rows sit at fixed offsets (one base
    register: the loop keeps its pointers in registers). Decode: beside key j, the same
-   columns of the next tile's row j (nvrow[j] + pf_off, j < nn) are prefetched. */
+   columns of row nvrow[j] + pf_off (j < nn) are prefetched (the caller says which). */
 LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                       const void *const *vrow, const void *const *nvrow,
-                                      size_t pf_off, int nn, const char *vspan, size_t vlim,
-                                      const int vt, const int dvc) {
+                                      size_t pf_off, int nn, const int vt, const int dvc) {
     const int dv = dvc ? dvc : a->dv, dvp = (int)lcx__attn_r16((size_t)dv);
     const size_t es = (size_t)(vt == LCX_F32 ? 4 : 2);
     int r0, c0, j, rr, cc;
@@ -2748,21 +2747,9 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
             _mm_prefetch((pf) + 64, _MM_HINT_T1);                                           \
         }                                                                                   \
     } while (0)
-            if (vspan) {
-                /* the span in address order: 64 columns' bytes per key step */
-                const size_t ch = 64 * es, at = (size_t)(c0 / 64) * (size_t)n;
-                const size_t left = r0 || vlim / ch <= at ? 0 : vlim / ch - at; /* steps */
-                const int nsp = left < (size_t)n ? (int)left : n;
-                const char *pf = vspan + at * ch;
-                for (j = 0; j < nsp; j++, pf += ch) {
-                    LCX__ATTN_PV_PF(pf);
-                    LCX__ATTN_PV_KEY(j);
-                }
-            } else {
-                for (j = 0; j < npf; j++) {
-                    LCX__ATTN_PV_PF((const char *)nvrow[j] + pfo);
-                    LCX__ATTN_PV_KEY(j);
-                }
+            for (j = 0; j < npf; j++) {
+                LCX__ATTN_PV_PF((const char *)nvrow[j] + pfo);
+                LCX__ATTN_PV_KEY(j);
             }
             for (; j < n; j++) LCX__ATTN_PV_KEY(j);
 #undef LCX__ATTN_PV_PF
@@ -2802,10 +2789,10 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
    arguments reloaded from the stack in the loop) */
 LCX__ATTN_FI void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                      const void *const *vrow, int vt, const void *const *nvrow,
-                                     size_t pf_off, int nn, const char *vspan, size_t vlim) {
-    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, vspan, vlim, LCX_F32, 0);
-    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, vspan, vlim, LCX_F16, 0);
-    else lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, vspan, vlim, LCX_BF16, 0);
+                                     size_t pf_off, int nn) {
+    if (vt == LCX_F32) lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_F32, 0);
+    else if (vt == LCX_F16) lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_F16, 0);
+    else lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_BF16, 0);
 }
 
 /* Prefill: copy the V tile, widened to float, into the scratch once (each element is
@@ -2839,14 +2826,16 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
 
 /* Decode step over the nk KV heads of an item for one tile (krow/vrow: the rows of
    the first): the logits of every head, then per head the online softmax and P V.
-   The next tile's rows (nkrow/nvrow, nn of them) are prefetched beside the current
-   ones: K in the logits, V in P V. Row by row, head by head (each line one tile
-   before its use); but when a tile is small, K only LCX__ATTN_KAHEAD keys before its
-   use (+6% at two threads, n_kv 131072), and rows that form one span (lcx__attn_span)
-   in address order, a share per step. Measured from memory, one thread, d 128:
-   f16 with 8 KV heads (2 KiB rows, 256 KiB tiles), address order is
-   4-12% faster; f16 with 16 or f32 with 8 (512 KiB tiles), 10-18% slower (lines then
-   wait in L2 up to two tiles, and two tiles of K and V no longer fit there).
+   Rows are prefetched into L2 a few lines per step, shortly before their use (from
+   memory, two threads: shorter distances measured 6-17% faster than one tile ahead):
+   - V one head ahead: during head h's P V, head h + 1's rows of this tile (after the
+     last head, the first head's rows of the next tile: nvrow, nn of them).
+   - K of a small tile (K and V of 64 keys in at most 256 KiB), LCX__ATTN_KAHEAD keys
+     ahead, in this tile then the next; when those rows form one span
+     (lcx__attn_span), in address order, a share per step (f16, 8 KV heads, d 128:
+     4-12% faster than row by row, one thread). K of a larger tile: one tile ahead,
+     row by row (there both measured slower: f16 with 16 KV heads or f32 with 8 by
+     10-18%, as lines wait longer in L2 and two tiles no longer fit).
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
    time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk, int R,
@@ -2858,25 +2847,28 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     const void *vh[LCX__ATTN_TK];
     const size_t kes = (size_t)lcx__attn_esize(a->kt), ves = (size_t)lcx__attn_esize(a->vt);
     const size_t koff = (size_t)a->khs * kes, voff = (size_t)a->vhs * ves;
-    const size_t kbytes = (size_t)(dc ? dc : a->d) * kes, vbytes = (size_t)(dvc ? dvc : a->dv) * ves;
-    /* address order: for tiles of at most 256 KiB (K and V), with whole 256-byte K rows
-       and 64-column V steps */
+    const size_t kbytes = (size_t)(dc ? dc : a->d) * kes;
+    /* K ahead, and in address order: for tiles of at most 256 KiB (K and V), with whole
+       256-byte K rows */
     const int small = (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10);
     const char *kspan = small && kbytes % 256 == 0 ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
     const char *kcur = small && kbytes % 256 == 0 ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
-    const char *vspan = small && (vbytes / ves) % 64 == 0 ? lcx__attn_span(nvrow, nn, nk, vbytes, voff) : NULL;
-    const size_t vlim = (size_t)nn * voff; /* the span's bytes per head step */
     lcx__attn_scr sc;
     int h, j;
     if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, small);
     else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, small, kt, dc);
     for (h = 0; h < nk; h++) {
-        const char *vs = vspan ? vspan + (size_t)h * vlim : NULL;
+        /* V one head ahead: head h + 1 of this tile, after the last head the next
+           tile's first */
+        const int last = h + 1 == nk;
+        const void *const *pv = last ? nvrow : vrow;
+        const size_t pvo = last ? 0 : (size_t)(h + 1) * voff;
+        const int npv = last ? nn : t->n;
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
         for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
-        if (vt < 0) lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, nvrow, (size_t)h * voff, nn, vs, vlim);
-        else lcx__attn_pv16_body(a, &sc, R, t->n, vh, nvrow, (size_t)h * voff, nn, vs, vlim, vt, dvc);
+        if (vt < 0) lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, pv, pvo, npv);
+        else lcx__attn_pv16_body(a, &sc, R, t->n, vh, pv, pvo, npv, vt, dvc);
     }
 }
 
@@ -3167,7 +3159,7 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
         lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
-        lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL, 0, 0, NULL, 0);
+        lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL, 0, 0);
         return;
     }
 #endif
