@@ -2113,14 +2113,14 @@ LCX__STATIC size_t lcx__attn_scr_layout(const lcx__attn *a, float *base, lcx__at
     return off;
 }
 
-/* The next tile's rows to prefetch beside a decode step (the memory system then
-   streams the cache while the current tile computes): k/v are the rows of the item's
-   first KV head, ko/vo this head's byte offsets, n the rows (0: none). */
+/* Rows to prefetch beside a decode step (the memory system then streams the cache
+   while the current tile computes): rows k[j] + ko (j < n) and v[j] + vo (j < vn),
+   k/v being rows of the item's first KV head and ko/vo byte offsets to a head. */
 typedef struct lcx__attn_pf {
     const void *const *k;
     const void *const *v;
     size_t ko, vo;
-    int n;
+    int n, vn;
 } lcx__attn_pf;
 
 
@@ -3074,7 +3074,7 @@ LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc
             __m256 x20 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0)), x21 = _mm256_mul_ps(al[2], _mm256_loadu_ps(o[2] + c0 + 8));
             __m256 x30 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0)), x31 = _mm256_mul_ps(al[3], _mm256_loadu_ps(o[3] + c0 + 8));
             /* the next tile's rows, a line per key in the passes that start one */
-            const int npf = pf && r0 == 0 && ((size_t)c0 * es) % 64 == 0 ? (pf->n < n ? pf->n : n) : 0;
+            const int npf = pf && r0 == 0 && ((size_t)c0 * es) % 64 == 0 ? (pf->vn < n ? pf->vn : n) : 0;
             for (j = 0; j < n; j++) {
                 __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8), b;
                 if (j < npf) _mm_prefetch((const char *)pf->v[j] + pf->vo + (size_t)c0 * es, _MM_HINT_T1);
@@ -3198,12 +3198,17 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     }
 #endif
     for (h = 0; h < kvh1 - kvh0; h++) {
+        /* K: this head's rows of the next tile. V: one head ahead, the next head's
+           rows of this tile (after the last head, the next tile's first), which
+           measured 7-14% faster from memory (one thread, f16 and f32) */
+        const int last = h + 1 == kvh1 - kvh0;
         lcx__attn_pf pf;
         pf.k = nkrow;
-        pf.v = nvrow;
         pf.ko = (size_t)h * koff;
-        pf.vo = (size_t)h * voff;
         pf.n = nn;
+        pf.v = last ? nvrow : vrow;
+        pf.vo = last ? 0 : (size_t)(h + 1) * voff;
+        pf.vn = last ? nn : t->n;
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         for (j = 0; j < t->n; j++) {
             kh[j] = (const char *)krow[j] + (size_t)h * koff;
