@@ -467,10 +467,10 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * Decode (n_q <= 8): work items are ranges of keys, each covering every KV head, so
  * the cache is read once per call, in address order, with all the query heads of a
  * KV head served by each K/V row while it is in registers (f16/bf16 widened in
- * registers, never through a buffer). While a tile computes, the rows ahead (the
- * next tile's; for K of a small tile, 16 keys on) are prefetched into L2 a few lines
- * per step, in address order where they lie back to back, so the cache streams from
- * memory beside the arithmetic. The key ranges (splits) run on different threads
+ * registers, never through a buffer). While a tile computes, the rows it will need
+ * next are prefetched into L2 a few lines per step (V one head ahead; K 16 keys
+ * ahead, in address order where the rows lie back to back, or for tiles over 256 KiB
+ * the next tile's), so the cache streams from memory beside the arithmetic. The key ranges (splits) run on different threads
  * (flash-decoding) and are merged exactly with their LSEs. A long cache in 2 MiB
  * pages (e.g. madvise(MADV_HUGEPAGE) on Linux, outside this library) decodes faster:
  * about 15% at n_kv 32768 on the development machine (fewer TLB misses).
