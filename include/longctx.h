@@ -2467,7 +2467,7 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
                     LCX__ATTN_PF4(p2 + off);
                     LCX__ATTN_PF4(p3 + off);
                 }
-            } else if (in_next) { /* the rows there are (a last block of nb % 4) */
+            } else { /* rows of other lengths, or the rows there are (nb % 4) */
                 for (jj = jb; jj < jb + 4 && jj < nb; jj++)
                     lcx__attn_pf_bytes((const char *)pr[jj] + (size_t)h * koff, kbytes);
             }
@@ -2830,12 +2830,13 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
    memory, two threads: shorter distances measured 6-17% faster than one tile ahead):
    - V one head ahead: during head h's P V, head h + 1's rows of this tile (after the
      last head, the first head's rows of the next tile: nvrow, nn of them).
-   - K of a small tile (K and V of 64 keys in at most 256 KiB), LCX__ATTN_KAHEAD keys
-     ahead, in this tile then the next; when those rows form one span
-     (lcx__attn_span), in address order, a share per step (f16, 8 KV heads, d 128:
-     4-12% faster than row by row, one thread). K of a larger tile: one tile ahead,
-     row by row (there both measured slower: f16 with 16 KV heads or f32 with 8 by
-     10-18%, as lines wait longer in L2 and two tiles no longer fit).
+   - K of a small tile (K and V of 64 keys in at most 256 KiB, K rows of whole 256-byte
+     steps), LCX__ATTN_KAHEAD keys ahead, in this tile then the next; when those rows
+     form one span (lcx__attn_span), in address order, a share per step (f16, 8 KV
+     heads, d 128: 4-12% faster than row by row, one thread). Other K: one tile
+     ahead, row by row (for larger tiles both measured slower: f16 with 16 KV heads
+     or f32 with 8 by 10-18%, as lines wait longer in L2 and two tiles no longer
+     fit).
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
    time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk, int R,
@@ -2848,15 +2849,16 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     const size_t kes = (size_t)lcx__attn_esize(a->kt), ves = (size_t)lcx__attn_esize(a->vt);
     const size_t koff = (size_t)a->khs * kes, voff = (size_t)a->vhs * ves;
     const size_t kbytes = (size_t)(dc ? dc : a->d) * kes;
-    /* K ahead, and in address order: for tiles of at most 256 KiB (K and V), with whole
-       256-byte K rows */
-    const int small = (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10);
-    const char *kspan = small && kbytes % 256 == 0 ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
-    const char *kcur = small && kbytes % 256 == 0 ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
+    /* K ahead (and in address order where the rows allow): for tiles of at most 256 KiB
+       (K and V) with K rows of whole 256-byte steps (d 64, 128, 256 f32; 128, 256 f16) */
+    const int ahead = (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10) &&
+                      kbytes % 256 == 0;
+    const char *kspan = ahead ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
+    const char *kcur = ahead ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
     lcx__attn_scr sc;
     int h, j;
-    if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, small);
-    else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, small, kt, dc);
+    if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead);
+    else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead, kt, dc);
     for (h = 0; h < nk; h++) {
         /* V one head ahead: head h + 1 of this tile, after the last head the next
            tile's first */
