@@ -470,10 +470,11 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * registers, never through a buffer). While a tile computes, the rows it will need
  * next are prefetched into L2 a few lines per step (V one head ahead; K 16 keys
  * ahead, in address order where the rows lie back to back, or for tiles over 256 KiB
- * the next tile's), so the cache streams from memory beside the arithmetic. The key ranges (splits) run on different threads
- * (flash-decoding) and are merged exactly with their LSEs. A long cache in 2 MiB
- * pages (e.g. madvise(MADV_HUGEPAGE) on Linux, outside this library) decodes faster:
- * about 15% at n_kv 32768 on the development machine (fewer TLB misses).
+ * the next tile's), so the cache streams from memory beside the arithmetic. The key
+ * ranges (splits) run on different threads (flash-decoding) and are merged exactly
+ * with their LSEs. A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux,
+ * outside this library) decodes faster: about 15% at n_kv 32768 on the development
+ * machine (fewer TLB misses).
  * Accumulation is float. exp() never sees an argument that would make a subnormal
  * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
  * -1e4) cost nothing extra.
@@ -2123,6 +2124,18 @@ typedef struct lcx__attn_pf {
     int n, vn;
 } lcx__attn_pf;
 
+/* The V rows to prefetch beside head h of a decode step over nk heads: one head ahead,
+   head h + 1's rows of this tile (vrow, n of them), after the last head the first
+   head's rows of the next tile (nvrow, nn). Measured 6-17% faster from memory than
+   one tile ahead (AVX-512 and AVX2, one and two threads). */
+LCX__INLINE void lcx__attn_pf_vnext(lcx__attn_pf *pf, int h, int nk, const void *const *vrow,
+                                    int n, const void *const *nvrow, int nn, size_t voff) {
+    const int last = h + 1 == nk;
+    pf->v = last ? nvrow : vrow;
+    pf->vo = last ? 0 : (size_t)(h + 1) * voff;
+    pf->vn = last ? nn : n;
+}
+
 
 /* ---- scalar reference kernels ------------------------------------------------ */
 LCX__INLINE float lcx__attn_ld(const void *row, int type, int i) {
@@ -2737,22 +2750,18 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
         x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);               \
         x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);               \
     } while (0)
-            /* straight-line prefetches: a loop here costs more than they do */
-#define LCX__ATTN_PV_PF(pf)                                                                 \
-    do {                                                                                    \
-        if (es == 4) {                                                                      \
-            LCX__ATTN_PF4(pf);                                                              \
-        } else {                                                                            \
-            _mm_prefetch((pf), _MM_HINT_T1);                                                \
-            _mm_prefetch((pf) + 64, _MM_HINT_T1);                                           \
-        }                                                                                   \
-    } while (0)
             for (j = 0; j < npf; j++) {
-                LCX__ATTN_PV_PF((const char *)nvrow[j] + pfo);
+                /* straight-line: a loop here costs more than the prefetches */
+                const char *pf = (const char *)nvrow[j] + pfo;
+                if (es == 4) {
+                    LCX__ATTN_PF4(pf);
+                } else {
+                    _mm_prefetch(pf, _MM_HINT_T1);
+                    _mm_prefetch(pf + 64, _MM_HINT_T1);
+                }
                 LCX__ATTN_PV_KEY(j);
             }
             for (; j < n; j++) LCX__ATTN_PV_KEY(j);
-#undef LCX__ATTN_PV_PF
 #undef LCX__ATTN_PV_KEY
             _mm512_storeu_ps(o0 + c0, x00); _mm512_storeu_ps(o0 + c0 + 16, x01);
             _mm512_storeu_ps(o0 + c0 + 32, x02); _mm512_storeu_ps(o0 + c0 + 48, x03);
@@ -2826,10 +2835,8 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
 
 /* Decode step over the nk KV heads of an item for one tile (krow/vrow: the rows of
    the first): the logits of every head, then per head the online softmax and P V.
-   Rows are prefetched into L2 a few lines per step, shortly before their use (from
-   memory, two threads: shorter distances measured 6-17% faster than one tile ahead):
-   - V one head ahead: during head h's P V, head h + 1's rows of this tile (after the
-     last head, the first head's rows of the next tile: nvrow, nn of them).
+   Rows are prefetched into L2 a few lines per step, shortly before their use:
+   - V one head ahead (lcx__attn_pf_vnext).
    - K of a small tile (K and V of 64 keys in at most 256 KiB, K rows of whole 256-byte
      steps), LCX__ATTN_KAHEAD keys ahead, in this tile then the next; when those rows
      form one span (lcx__attn_span), in address order, a share per step (f16, 8 KV
@@ -2860,17 +2867,13 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead);
     else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead, kt, dc);
     for (h = 0; h < nk; h++) {
-        /* V one head ahead: head h + 1 of this tile, after the last head the next
-           tile's first */
-        const int last = h + 1 == nk;
-        const void *const *pv = last ? nvrow : vrow;
-        const size_t pvo = last ? 0 : (size_t)(h + 1) * voff;
-        const int npv = last ? nn : t->n;
+        lcx__attn_pf pf;
+        lcx__attn_pf_vnext(&pf, h, nk, vrow, t->n, nvrow, nn, voff);
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
         for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
-        if (vt < 0) lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, pv, pvo, npv);
-        else lcx__attn_pv16_body(a, &sc, R, t->n, vh, pv, pvo, npv, vt, dvc);
+        if (vt < 0) lcx__attn_pv_avx512(a, &sc, R, t->n, vh, a->vt, pf.v, pf.vo, pf.vn);
+        else lcx__attn_pv16_body(a, &sc, R, t->n, vh, pf.v, pf.vo, pf.vn, vt, dvc);
     }
 }
 
@@ -3200,17 +3203,11 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     }
 #endif
     for (h = 0; h < kvh1 - kvh0; h++) {
-        /* K: this head's rows of the next tile. V: one head ahead, the next head's
-           rows of this tile (after the last head, the next tile's first), which
-           measured 7-14% faster from memory (one thread, f16 and f32) */
-        const int last = h + 1 == kvh1 - kvh0;
-        lcx__attn_pf pf;
+        lcx__attn_pf pf; /* K: this head's rows of the next tile; V: one head ahead */
         pf.k = nkrow;
         pf.ko = (size_t)h * koff;
         pf.n = nn;
-        pf.v = last ? nvrow : vrow;
-        pf.vo = last ? 0 : (size_t)(h + 1) * voff;
-        pf.vn = last ? nn : t->n;
+        lcx__attn_pf_vnext(&pf, h, kvh1 - kvh0, vrow, t->n, nvrow, nn, voff);
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         for (j = 0; j < t->n; j++) {
             kh[j] = (const char *)krow[j] + (size_t)h * koff;
