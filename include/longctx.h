@@ -483,8 +483,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * wants at the resolved thread count. It is bounded and does not grow with n_kv: per
  * thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
  * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
- * head), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode
- * partials (n_splits <= 64). It is 0 only when n_q or n_kv is 0 (then work may be
+ * head; 4 KiB between threads' scratches, so that threads share no page), plus at
+ * most n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode partials
+ * (n_splits <= 64). It is 0 only when n_q or n_kv is 0 (then work may be
  * NULL). Given less, the kernel uses fewer splits, then fewer threads;
  * LCX_ERR_WORKSPACE only when not even one thread's scratch fits. `deterministic = 1`
  * fixes the split plan as a function of n_kv and work_bytes alone, so results are
@@ -1846,6 +1847,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
 #define LCX__ATTN_KAHEAD 16      /* decode, small tiles: K prefetched this many keys ahead */
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 #define LCX__ATTN_PREFILL_ROWS 64 /* rows (query tokens x group heads) per prefill item */
+#define LCX__ATTN_SCR_GAP 1024   /* floats (4 KiB) between threads' scratches */
 #define LCX__ATTN_MAGIC 0x4C435856u
 #define LCX__ATTN_EXP_LO (-87.3f) /* exp below this is 0: no subnormals, no slow paths */
 
@@ -1872,6 +1874,7 @@ typedef struct lcx__attn {
     int64_t bq, n_qb;
     size_t sec_floats; /* scratch of one KV head's rows */
     size_t scr_floats; /* per thread: decode, one section per KV head; prefill, one */
+    size_t scr_stride; /* floats from one thread's scratch to the next (see lcx__attn_shape) */
 } lcx__attn;
 
 LCX__INLINE size_t lcx__attn_r16(size_t x) { return (x + 15) & ~(size_t)15; }
@@ -3465,6 +3468,12 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a) {
     a->sec_floats = lcx__attn_scr_layout(a, NULL, NULL);
     /* decode items hold every KV head (one pass over the cache's memory) */
     a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
+    /* 4 KiB between threads' scratches, so that no 4 KiB page holds two threads'
+       rows. When the scratches were back to back, decode with 2 threads ran at 28 GB/s
+       where 38 was possible (2-core Zen 4, f16, n_kv 131072): a thread writes its
+       rows all the time, and the other core's prefetchers, which work within a page,
+       kept pulling the lines next to its own. */
+    a->scr_stride = a->scr_floats + LCX__ATTN_SCR_GAP;
 }
 
 LCX__STATIC int lcx__attn_want_threads(const lcx__attn *a, int n_threads) {
@@ -3486,10 +3495,12 @@ LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     return s < 1 ? 1 : (int)s;
 }
 
-/* Bytes: lse temp, partials, nt scratches (plus 64 for alignment). 0 on overflow. */
+/* Bytes: lse temp, partials, nt scratches scr_stride apart (plus 64 for alignment).
+   0 on overflow. */
 LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *total) {
     size_t scr, part = 0, fixed = 0, t;
-    if (!lcx__mul_size(a->scr_floats, 4, &scr) || !lcx__mul_size(scr, (size_t)nt, &scr))
+    if (!lcx__mul_size(a->scr_stride, (size_t)(nt - 1), &scr) ||
+        !lcx__add_size(scr, a->scr_floats, &scr) || !lcx__mul_size(scr, 4, &scr))
         return 0;
     if (splits > 1) {
         if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * (size_t)(a->dv + 2), &part) ||
@@ -3645,7 +3656,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
            decode: item = (kvh, split) */
 #define LCX__ATTN_RUN_JOB(tid)                                                              \
     do {                                                                                    \
-        float *scr_ = scr + (size_t)(tid) * a.scr_floats;                                   \
+        float *scr_ = scr + (size_t)(tid) * a.scr_stride;                                   \
         if (a.decode) {                                                                     \
             int64_t ka_ = a.n_kv * job / s, kb_ = a.n_kv * (job + 1) / s;                   \
             lcx__attn_item(&a, simd, scr_, 0, a.nkv, 0, a.n_q, ka_, kb_,                    \
@@ -3676,7 +3687,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
         n_jobs = (int64_t)a.nkv * n_chunks;
         nt = a.nt < n_jobs ? a.nt : (int)n_jobs;
 #define LCX__ATTN_KP_JOB(tid)                                                               \
-    lcx__attn_kp_item(&a, simd, scr + (size_t)(tid) * a.scr_floats, (int)(job % a.nkv),     \
+    lcx__attn_kp_item(&a, simd, scr + (size_t)(tid) * a.scr_stride, (int)(job % a.nkv),     \
                       (job / a.nkv) * LCX__ATTN_KP_CHUNK,                                   \
                       ((job / a.nkv) + 1) * LCX__ATTN_KP_CHUNK < a.n_kv                     \
                           ? ((job / a.nkv) + 1) * LCX__ATTN_KP_CHUNK                        \
