@@ -3470,9 +3470,10 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a) {
     a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
     /* 4 KiB between threads' scratches, so that no 4 KiB page holds two threads'
        rows. When the scratches were back to back, decode with 2 threads ran at 28 GB/s
-       where 38 was possible (2-core Zen 4, f16, n_kv 131072): a thread writes its
-       rows all the time, and the other core's prefetchers, which work within a page,
-       kept pulling the lines next to its own. */
+       where 37-38 was possible (2-core Zen 4, f16, n_kv 131072; a gap of 4 KiB and
+       one of 64 KiB measured the same). Each thread writes its rows all the time; the
+       likely cause is the other core's prefetchers, which work within a page, pulling
+       the lines at the boundary. */
     a->scr_stride = a->scr_floats + LCX__ATTN_SCR_GAP;
 }
 
