@@ -687,6 +687,82 @@ static void test_threads_give_identical_bits(void) {
     }
 }
 
+/* Calls over more than LCX__ROPE_PF_MIN_BYTES prefetch each next token while rotating
+   this one. The prefetch must change nothing: the rotation kernels give the same bits
+   with and without a next row (which they must not write), at every level, layout and
+   rotary width (tails included), with next at any alignment; and one large call gives
+   the bits of the same tokens rotated in calls too small to prefetch, with 1 and 2
+   threads and a strided (fused QKV) buffer. */
+static void test_prefetching_calls_give_the_same_bits(void) {
+    enum { H = 3, D = 256 };
+    static float x0[H * D], a[H * D], b[H * D], nx[H * D + 16], nx0[H * D + 16];
+    static float c[LCX_ROPE_MAX_HEAD_DIM], s[LCX_ROPE_MAX_HEAD_DIM];
+    static double f[LCX_ROPE_MAX_HEAD_DIM / 2];
+    lcx_t_rng g = {37};
+    fill_x(nx0, H * D + 16, &g);
+    for (int rd = 2; rd <= D; rd += (rd < 40 ? 2 : 34))
+        for (int layout = 0; layout < 2; layout++)
+            for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+                const int off = rd % 16; /* next from 0 to 15 floats past a line start */
+                if (!lcx__simd_compiled(simd)) continue;
+                for (int i = 0; i < rd / 2; i++) f[i] = own_default_freq(i, rd, 10000.0);
+                lcx__rope_table_simd(simd, f, NULL, (double)lcx_t_int(&g, 0, 1 << 20), 1.0, rd / 2,
+                                     layout, c, s);
+                fill_x(x0, H * D, &g);
+                memcpy(a, x0, sizeof a);
+                memcpy(b, x0, sizeof b);
+                memcpy(nx, nx0, sizeof nx);
+                lcx__rope_rotate_simd(simd, a, H, D, rd, layout, c, s, NULL);
+                lcx__rope_rotate_simd(simd, b, H, D, rd, layout, c, s, nx + off);
+                CHECKF(memcmp(a, b, sizeof a) == 0, "rd %d layout %d simd %s", rd, layout,
+                       lcx__simd_level_name(simd));
+                CHECK(memcmp(a, x0, sizeof a) != 0);
+                CHECKF(memcmp(nx, nx0, sizeof nx) == 0, "next written: rd %d simd %d", rd, simd);
+            }
+    if (lcx_test_quick()) return; /* the sanitizer build: ~100 MiB below is slow there */
+    {
+        /* H2 heads x rd2 rotated floats per token; enough tokens to pass the threshold */
+        enum { H2 = 32, D2 = 128, S2 = H2 * D2 + 64 };
+        const int rd2 = 96;
+        const int64_t T = (int64_t)(LCX__ROPE_PF_MIN_BYTES / ((double)H2 * rd2 * 4)) + 3;
+        const int64_t chunk = T / 3 + 1; /* each chunk well below the threshold */
+        float *y0 = (float *)malloc((size_t)(T * S2) * sizeof(float));
+        float *y1 = (float *)malloc((size_t)(T * S2) * sizeof(float));
+        float *y2 = (float *)malloc((size_t)(T * S2) * sizeof(float));
+        int64_t *p = (int64_t *)malloc((size_t)T * sizeof(int64_t));
+        lcx_rope_config cc = valid_cfg(LCX_ROPE_YARN, D2);
+        lcx_rope r;
+        CHECK(y0 && y1 && y2 && p);
+        if (!y0 || !y1 || !y2 || !p) goto done;
+        cc.rotary_dim = rd2;
+        CHECK(lcx_rope_init(&r, &cc) == LCX_OK);
+        CHECK((double)T * H2 * rd2 * 4 > LCX__ROPE_PF_MIN_BYTES);
+        CHECK((double)chunk * H2 * rd2 * 4 <= LCX__ROPE_PF_MIN_BYTES);
+        fill_x(y0, T * S2, &g);
+        for (int64_t t = 0; t < T; t++) p[t] = lcx_t_int(&g, 0, 1 << 24);
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+            if (!lcx__simd_compiled(simd)) continue;
+            memcpy(y2, y0, (size_t)(T * S2) * sizeof(float));
+            for (int64_t t0 = 0; t0 < T; t0 += chunk) {
+                const int64_t n = T - t0 < chunk ? T - t0 : chunk;
+                CHECK(lcx__rope_apply_ex(&r, y2 + t0 * S2, n, H2, S2, p + t0, simd, 1) == LCX_OK);
+            }
+            CHECK(memcmp(y2, y0, (size_t)(T * S2) * sizeof(float)) != 0);
+            for (int nthr = 1; nthr <= 2; nthr++) {
+                memcpy(y1, y0, (size_t)(T * S2) * sizeof(float));
+                CHECK(lcx__rope_apply_ex(&r, y1, T, H2, S2, p, simd, nthr) == LCX_OK);
+                CHECKF(memcmp(y1, y2, (size_t)(T * S2) * sizeof(float)) == 0, "simd %s threads %d",
+                       lcx__simd_level_name(simd), nthr);
+            }
+        }
+    done:
+        free(y0);
+        free(y1);
+        free(y2);
+        free(p);
+    }
+}
+
 static void test_cos_sin_matches_apply_on_unit_vectors(void) {
     for (int layout = 0; layout < 2; layout++) {
         lcx_rope_config c = valid_cfg(LCX_ROPE_YARN, 64);
@@ -963,6 +1039,7 @@ int main(void) {
     RUN(test_factor_one_equals_default);
     RUN(test_simd_levels_equal_scalar);
     RUN(test_threads_give_identical_bits);
+    RUN(test_prefetching_calls_give_the_same_bits);
     RUN(test_cos_sin_matches_apply_on_unit_vectors);
     RUN(test_set_seq_len_behaviour);
     RUN(test_clex_with_zero_down_is_ntk);
