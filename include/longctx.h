@@ -1043,9 +1043,11 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n) {
  * ============================================================================ */
 
 /* Private helpers of this section. Frequencies: double throughout; angles p*f in
-   double, then lcx__sincos (double, vectorised per token). Kernels: a per-token table of float cos/sin (times A)
-   is built once, then every head of the token is rotated by the _ref / _avx2 /
-   _avx512 kernel of the layout. */
+   double, then lcx__sincos (double, vectorised per token). Kernels: a per-token table
+   of float cos/sin (times A) is built once, then every head of the token is rotated by
+   the _ref / _avx2 / _avx512 kernel of the layout (in calls over
+   LCX__ROPE_PF_MIN_BYTES, each head while prefetching the same head of the next
+   token). */
 
 #define LCX__ROPE_NPAIR_MAX (LCX_ROPE_MAX_HEAD_DIM / 2)
 /* below this many rotated elements a call never forks */
