@@ -724,6 +724,8 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
 #  define LCX__UNUSED __attribute__((unused))
 #  define LCX__INLINE static inline __attribute__((unused))
 #  define LCX__FORCE_INLINE static inline __attribute__((always_inline, unused))
+/* a read prefetch of the line at p; locality 3: into L1, 2: into L2 (a hint) */
+#  define LCX__PREFETCH(p, locality) __builtin_prefetch((p), 0, locality)
 #  define LCX__LIKELY(x) __builtin_expect(!!(x), 1)
 #  define LCX__UNLIKELY(x) __builtin_expect(!!(x), 0)
 #  define LCX__RESTRICT __restrict__
@@ -732,6 +734,7 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
 #  define LCX__UNUSED
 #  define LCX__INLINE static inline
 #  define LCX__FORCE_INLINE static inline
+#  define LCX__PREFETCH(p, locality) ((void)(p))
 #  define LCX__LIKELY(x) (x)
 #  define LCX__UNLIKELY(x) (x)
 #  define LCX__RESTRICT
@@ -1453,11 +1456,6 @@ LCXDEF lcx_status lcx_rope_cos_sin(const lcx_rope *rope, int64_t pos, float *cos
 /* ---- rotation kernels ------------------------------------------------------
    x: n_heads vectors of head_dim floats, contiguous. Tables: HALF reads c[i], s[i]
    for i < rd/2; INTERLEAVED reads c[j], s[j] for j < rd, with c[2i] = c[2i+1]. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define LCX__ROPE_PREFETCH(p) __builtin_prefetch((p), 0, 3)
-#else
-#  define LCX__ROPE_PREFETCH(p) ((void)(p))
-#endif
 /* Request the lines holding next[0 .. rd) (the next token's part of the head being
    rotated): they then stream in while this token computes. In place from DRAM on a 2-core
    Zen 5 with 2 threads: 101-104 -> 111-131 GB/s (read + write) over 256 MiB, 146-152 ->
@@ -1467,7 +1465,7 @@ LCXDEF lcx_status lcx_rope_cos_sin(const lcx_rope *rope, int64_t pos, float *cos
    array.) */
 LCX__INLINE void lcx__rope_pf_head(const float *next, int rd) {
     uintptr_t b = (uintptr_t)next & ~(uintptr_t)63, e = (uintptr_t)(next + rd);
-    for (; b < e; b += 64) LCX__ROPE_PREFETCH((const void *)b);
+    for (; b < e; b += 64) LCX__PREFETCH((const void *)b, 3);
 }
 
 /* Rotate the first rd elements of each of n_heads heads of x by the table (c, s); next:
@@ -2293,11 +2291,10 @@ LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, i
    Written with explicit unrolling (the header is built with -O2 by users). The key
    type is a compile-time constant inside each body (forced inlining into one wrapper
    per type), so the inner loops have no per-element type branches. */
+#define LCX__ATTN_FI LCX__FORCE_INLINE
 #if defined(__GNUC__) || defined(__clang__)
-#  define LCX__ATTN_FI static inline __attribute__((always_inline, unused))
 #  define LCX__ATTN_NOINLINE static __attribute__((noinline, unused))
 #else
-#  define LCX__ATTN_FI static inline
 #  define LCX__ATTN_NOINLINE static
 #endif
 
@@ -3210,11 +3207,6 @@ LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, 
     else lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_BF16);
 }
 #endif /* LCX__HAVE_AVX2 */
-#if defined(__GNUC__) || defined(__clang__)
-#  define LCX__ATTN_PREFETCH(p) __builtin_prefetch((p), 0, 2)
-#else
-#  define LCX__ATTN_PREFETCH(p) ((void)(p))
-#endif
 /* Prefill: each item walks its head's keys once per query block; the next tile's
    rows are requested while the current one computes (its loads would otherwise wait
    on L3/DRAM one tile at a time). */
@@ -3222,8 +3214,8 @@ LCX__STATIC void lcx__attn_prefetch_rows(const lcx__attn *a, const void *const *
                                          const void *const *vrow, int n) {
     int kb = a->d * lcx__attn_esize(a->kt), vb = a->dv * lcx__attn_esize(a->vt), j, c;
     for (j = 0; j < n; j++) {
-        for (c = 0; c < kb; c += 64) LCX__ATTN_PREFETCH((const char *)krow[j] + c);
-        for (c = 0; c < vb; c += 64) LCX__ATTN_PREFETCH((const char *)vrow[j] + c);
+        for (c = 0; c < kb; c += 64) LCX__PREFETCH((const char *)krow[j] + c, 2);
+        for (c = 0; c < vb; c += 64) LCX__PREFETCH((const char *)vrow[j] + c, 2);
     }
 }
 
