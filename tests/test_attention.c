@@ -615,6 +615,36 @@ static void test_workspace_sizes(void) {
     destroy(&D);
 }
 
+/* A workspace sized for a long cache serves any shorter one with the same desc and n_q
+   (a caller allocates once for the longest context), prefill and decode, whatever thread
+   count the call asks for and whatever the call's size makes of it. */
+static void test_workspace_for_long_cache_serves_shorter(void) {
+    static const int64_t nqs[] = {1, 8, 9, 16, 64, 70, 130, 257, 1000};
+    static const int64_t shorts[] = {1, 63, 64, 65, 1000, 4097};
+    static const int groups[][2] = {{8, 8}, {32, 8}, {8, 2}, {12, 3}, {8, 1}, {32, 1}};
+    static const int nts[] = {0, 1, 2, 3, 16};
+    float dummy[16] = {0};
+    for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++)
+        for (size_t t = 0; t < sizeof nts / sizeof nts[0]; t++)
+            for (size_t i = 0; i < sizeof nqs / sizeof nqs[0]; i++) {
+                lcx_attn_desc d;
+                lcx_kv_view lv = lcx_kv_view_contiguous(LCX_F16, dummy, dummy, 16384, 0, 0, NULL);
+                size_t wl = 0;
+                memset(&d, 0, sizeof d);
+                d.head_dim = 128; d.n_heads = groups[g][0]; d.n_kv_heads = groups[g][1];
+                d.n_threads = nts[t];
+                CHECK(lcx_attention_workspace_size(&d, nqs[i], &lv, &wl) == LCX_OK && wl > 0);
+                for (size_t k = 0; k < sizeof shorts / sizeof shorts[0]; k++) {
+                    lcx_kv_view sv = lcx_kv_view_contiguous(LCX_F16, dummy, dummy, shorts[k], 0, 0, NULL);
+                    size_t ws = 0;
+                    CHECK(lcx_attention_workspace_size(&d, nqs[i], &sv, &ws) == LCX_OK);
+                    CHECKF(ws <= wl, "heads %d/%d, n_threads %d, n_q %lld: n_kv %lld wants %zu > %zu",
+                           groups[g][0], groups[g][1], nts[t], (long long)nqs[i],
+                           (long long)shorts[k], ws, wl);
+                }
+            }
+}
+
 static void test_key_probs_match_reference(void) {
     int n = lcx_test_quick() ? 2 : 6;
     for (int k = 0; k < n; k++) {
@@ -867,6 +897,7 @@ int main(void) {
     RUN(test_empty_and_fully_masked_rows);
     RUN(test_extreme_logits_are_finite_and_correct);
     RUN(test_workspace_sizes);
+    RUN(test_workspace_for_long_cache_serves_shorter);
     RUN(test_split_then_merge_equals_single_pass);
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
