@@ -2297,6 +2297,18 @@ LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, i
 #else
 #  define LCX__ATTN_NOINLINE static
 #endif
+/* Keep loaded vectors in registers. Without it GCC folds a load used by several FMAs
+   into each of them (one load per FMA), and a register-blocked loop runs at the load
+   ports' speed instead of the FMA units': the q loads of the AVX-512 decode 4 x 4 tile
+   (about 1.3x slower), the K^T loads of the AVX-512 prefill logits (13%), the K loads
+   of the AVX2 logits (12 loads per 8 FMAs). */
+#if defined(__GNUC__)
+#  define LCX__ATTN_KEEP4(a, b, c, d) __asm__("" : "+v"(a), "+v"(b), "+v"(c), "+v"(d))
+#  define LCX__ATTN_KEEP2(a, b) __asm__("" : "+v"(a), "+v"(b))
+#else
+#  define LCX__ATTN_KEEP4(a, b, c, d) ((void)0)
+#  define LCX__ATTN_KEEP2(a, b) ((void)0)
+#endif
 
 #if defined(LCX__HAVE_AVX512) || defined(LCX__HAVE_AVX2)
 /* Prefetch n bytes from p into L2, a line at a time (decode: the next tile's rows, a
@@ -2403,15 +2415,6 @@ LCX__ATTN_FI __m512 lcx__attn_hsum16x16(__m512 v0, __m512 v1, __m512 v2, __m512 
     __m512 u3 = LCX__ATTN_QUAD(LCX__ATTN_PAIR(v12, v13), LCX__ATTN_PAIR(v14, v15));
     return LCX__ATTN_LANES(LCX__ATTN_LANES(u0, u1), LCX__ATTN_LANES(u2, u3));
 }
-
-/* Keep four vectors in registers. Without it GCC folds the q loads of the 4 x 4 tile
-   below into each of the 16 FMAs that use them: a 64-byte load per FMA, and the loop
-   runs at the load ports' speed (about 1.3x slower) instead of the FMA units'. */
-#if defined(__GNUC__)
-#  define LCX__ATTN_KEEP4(a, b, c, d) __asm__("" : "+v"(a), "+v"(b), "+v"(c), "+v"(d))
-#else
-#  define LCX__ATTN_KEEP4(a, b, c, d) ((void)0)
-#endif
 
 /* One 4 x 4 tile of decode logits: rows q0..q3 (padded to 16) times keys k0..k3 (type
    kt, widened in registers), d = 16*nf + popcount(tm); the 16 dots are reduced by one
@@ -2673,8 +2676,6 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
                 __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
                 __m512 k2 = _mm512_loadu_ps(kt + 32), k3 = _mm512_loadu_ps(kt + 48);
                 __m512 b;
-                /* without it GCC folds the 4 loads into the 16 FMAs (20 loads per 16
-                   FMAs): non-causal f32 prefill, d 128, one thread measured 13% slower */
                 LCX__ATTN_KEEP4(k0, k1, k2, k3);
                 b = _mm512_set1_ps(q0[i]);
                 c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
@@ -3042,15 +3043,15 @@ LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc
             __m128 h0, h1;
             float t0[4], t1[4];
             for (i = 0; i < d8; i += 8) {
-                __m256 x0 = lcx__attn_ld8(k0, kt, i), x1 = lcx__attn_ld8(k1, kt, i), b;
-                b = _mm256_loadu_ps(q0 + i);
-                a00 = _mm256_fmadd_ps(b, x0, a00); a01 = _mm256_fmadd_ps(b, x1, a01);
-                b = _mm256_loadu_ps(q1 + i);
-                a10 = _mm256_fmadd_ps(b, x0, a10); a11 = _mm256_fmadd_ps(b, x1, a11);
-                b = _mm256_loadu_ps(q2 + i);
-                a20 = _mm256_fmadd_ps(b, x0, a20); a21 = _mm256_fmadd_ps(b, x1, a21);
-                b = _mm256_loadu_ps(q3 + i);
-                a30 = _mm256_fmadd_ps(b, x0, a30); a31 = _mm256_fmadd_ps(b, x1, a31);
+                __m256 x0 = lcx__attn_ld8(k0, kt, i), x1 = lcx__attn_ld8(k1, kt, i);
+                __m256 b0 = _mm256_loadu_ps(q0 + i), b1 = _mm256_loadu_ps(q1 + i);
+                __m256 b2 = _mm256_loadu_ps(q2 + i), b3 = _mm256_loadu_ps(q3 + i);
+                LCX__ATTN_KEEP2(x0, x1);
+                LCX__ATTN_KEEP4(b0, b1, b2, b3);
+                a00 = _mm256_fmadd_ps(b0, x0, a00); a01 = _mm256_fmadd_ps(b0, x1, a01);
+                a10 = _mm256_fmadd_ps(b1, x0, a10); a11 = _mm256_fmadd_ps(b1, x1, a11);
+                a20 = _mm256_fmadd_ps(b2, x0, a20); a21 = _mm256_fmadd_ps(b2, x1, a21);
+                a30 = _mm256_fmadd_ps(b3, x0, a30); a31 = _mm256_fmadd_ps(b3, x1, a31);
             }
             h0 = lcx__attn_hsum4x8(a00, a10, a20, a30); /* key j0, rows 0..3 */
             h1 = lcx__attn_hsum4x8(a01, a11, a21, a31); /* key j0+1 */
