@@ -203,10 +203,14 @@ LCXB_OMP(parallel num_threads(n_threads))
 }
 
 /* ---- fp32 FMA peak -----------------------------------------------------------
-   10 accumulators, each acc_k = acc_k * m_k + c_k with its own m_k, c_k: a chain
-   the compiler cannot merge (different constants) or shorten (each step depends on
-   the last). 10 chains cover latency x pipes of current x86 cores (4 x 2) and, with
-   their 20 constants, fit the 32 vector registers. The loop body is 10 vfmadd instructions on registers (checked with objdump once). */
+   10 accumulators, each acc_k = acc_k * m_k + c_k: a chain the compiler cannot merge
+   (each starts from its own value and, with AVX-512, has its own constants) or shorten
+   (each step depends on the last). 10 chains cover latency x pipes of current x86 cores
+   (4 x 2). With AVX-512 the 10 accumulators and 20 constants fit the 32 vector registers;
+   with AVX2 there are 16, so the chains share one m and one c (20 constants there made
+   GCC reload them from memory in the loop, 15 loads per 10 FMAs, and the peak read about
+   2/3 of the true one). The loop body is 10 vfmadd instructions on registers (checked
+   with objdump for both). */
 #if defined(__AVX512F__)
 #define LCXB_VEC __m512
 #define LCXB_W 16
@@ -230,8 +234,13 @@ static inline float lcxb_hsum(__m256 v) {
 
 static inline double lcxb_fma_kernel(long iters) {
 #ifdef LCXB_VEC
+#if LCXB_W == 16
 #define LCXB_DECL(k) LCXB_VEC a##k = LCXB_SET1(1.0f + (k) * 1e-3f), \
                      m##k = LCXB_SET1(0.9999f - (k) * 1e-6f), c##k = LCXB_SET1(1e-4f * (k + 1));
+#else
+    const LCXB_VEC m_all = LCXB_SET1(0.9999f), c_all = LCXB_SET1(1e-4f);
+#define LCXB_DECL(k) LCXB_VEC a##k = LCXB_SET1(1.0f + (k) * 1e-3f), m##k = m_all, c##k = c_all;
+#endif
     LCXB_DECL(0) LCXB_DECL(1) LCXB_DECL(2) LCXB_DECL(3) LCXB_DECL(4)
     LCXB_DECL(5) LCXB_DECL(6) LCXB_DECL(7) LCXB_DECL(8) LCXB_DECL(9)
     for (long i = 0; i < iters; i++) {
