@@ -3071,6 +3071,24 @@ LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc
         }
     }
 }
+/* Prefill: a K or V tile widened to float into the scratch, rows `stride` floats apart
+   (zero padded), and the row pointers into out. Every row of the item then reads the
+   tile from L1 in order; read from the cache, its rows lie 2-4 KiB apart, in a few L1
+   sets, and were converted again for every 4 rows (one thread, causal prefill n 2048,
+   d 128: f32 62 -> 83 GFLOP/s, f16 76 -> 82, of about 114). */
+LCX__STATIC void lcx__attn_dense_avx2(const void *const *row, int n, int type, int cols,
+                                      size_t stride, float *dst, const void **out) {
+    int j;
+    for (j = 0; j < n; j++) {
+        float *d = dst + (size_t)j * stride;
+        if (type == LCX_F16) lcx__f16_to_f32_row_avx2((const lcx_f16 *)row[j], d, cols);
+        else if (type == LCX_BF16) lcx__bf16_to_f32_row_avx2((const lcx_bf16 *)row[j], d, cols);
+        else memcpy(d, row[j], (size_t)cols * sizeof(float));
+        if (stride > (size_t)cols) memset(d + cols, 0, (stride - (size_t)cols) * sizeof(float));
+        out[j] = d;
+    }
+}
+
 LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__attn_scr *sc,
                                               int R, int n, const void *const *krow,
                                               const lcx__attn_pf *pf) {
@@ -3163,6 +3181,7 @@ LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc
             const int npf = pf && r0 == 0 && ((size_t)c0 * es) % 64 == 0 ? (pf->vn < n ? pf->vn : n) : 0;
             for (j = 0; j < n; j++) {
                 __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8), b;
+                LCX__ATTN_KEEP2(v0, v1);
                 if (j < npf) _mm_prefetch((const char *)pf->v[j] + pf->vo + (size_t)c0 * es, _MM_HINT_T1);
                 b = _mm256_set1_ps(p[0][j]);
                 x00 = _mm256_fmadd_ps(b, v0, x00); x01 = _mm256_fmadd_ps(b, v1, x01);
@@ -3246,6 +3265,15 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
 #endif
 #if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
+        if (!pf) { /* prefill: the tile is reused by every row: make it dense */
+            const void *kb[LCX__ATTN_TK], *vb[LCX__ATTN_TK];
+            lcx__attn_dense_avx2(krow, t->n, a->kt, a->d, lcx__attn_r16((size_t)a->d), sc->kt, kb);
+            lcx__attn_dense_avx2(vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc, vb);
+            lcx__attn_sd8_body(a, sc, R, t->n, kb, NULL, LCX_F32);
+            lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
+            lcx__attn_pv_avx2(a, sc, R, t->n, vb, LCX_F32, NULL);
+            return;
+        }
         lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow, pf);
         lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_pv_avx2(a, sc, R, t->n, vrow, a->vt, pf);
