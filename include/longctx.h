@@ -460,11 +460,12 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  *
  * How it runs. Prefill (n_q > 8): work items are (KV head, block of queries); each
  * holds the rows of all the query heads of its group (256 rows: queries x heads; 128 or
- * 64 when that would leave fewer than 4 items per thread) and
- * walks the key tiles (64 keys) that an enumerator yields: tiles wholly above the
- * causal diagonal are never touched, tiles wholly below it are not masked element by
- * element. A tile's K is transposed once into the scratch and shared by every row
- * (an AVX-512 4x64 register-blocked kernel), then online softmax, then O += P V.
+ * 64 when that would leave fewer than 4 items per thread) and walks the key tiles (64
+ * keys) that an enumerator yields: tiles wholly above the causal diagonal are never
+ * touched, tiles wholly below it are not masked element by element. A tile's K is
+ * transposed once into the scratch and shared by every row (an AVX-512 4x64
+ * register-blocked kernel; AVX2: K and V widened into the scratch once per tile), then
+ * online softmax, then O += P V.
  * Decode (n_q <= 8): work items are ranges of keys, each covering every KV head, so
  * the cache is read once per call, in address order, with all the query heads of a
  * KV head served by each K/V row while it is in registers (f16/bf16 widened in
