@@ -1920,8 +1920,10 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
 #define LCX__ATTN_TK 64          /* keys per tile */
 #define LCX__ATTN_KAHEAD 16      /* decode, small tiles: K prefetched this many keys ahead */
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
-#define LCX__ATTN_PREFILL_ROWS 256 /* rows (query tokens x group heads) per prefill item, */
-#define LCX__ATTN_PREFILL_ROWS_MIN 64 /* down to this many while items are scarce */
+/* rows (query tokens x group heads) per prefill item, and the fewest when items are
+   scarce (lcx__attn_shape) */
+#define LCX__ATTN_PREFILL_ROWS 256
+#define LCX__ATTN_PREFILL_ROWS_MIN 64
 #define LCX__ATTN_SCR_GAP 1024   /* floats (4 KiB) between threads' scratches */
 #define LCX__ATTN_MAGIC 0x4C435856u
 #define LCX__ATTN_EXP_LO (-87.3f) /* exp below this is 0: no subnormals, no slow paths */
@@ -2310,6 +2312,25 @@ LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, i
 #  define LCX__ATTN_KEEP4(a, b, c, d) ((void)0)
 #  define LCX__ATTN_KEEP2(a, b) ((void)0)
 #endif
+
+/* Prefill: a K or V tile widened to float into the scratch at SIMD level simd, rows
+   `stride` floats apart (zero padded), and the row pointers into out. Every row of the
+   item then reads the tile from L1 in order: read from the cache, its rows lie 2-4 KiB
+   apart, in a few L1 sets, and f16/bf16 would be converted again for every 4 rows (AVX2,
+   one thread, causal prefill n 2048, d 128: f32 62 -> 83 GFLOP/s, f16 76 -> 82, of about
+   114). */
+LCX__STATIC void lcx__attn_dense(int simd, const void *const *row, int n, int type, int cols,
+                                 size_t stride, float *dst, const void **out) {
+    int j;
+    for (j = 0; j < n; j++) {
+        float *d = dst + (size_t)j * stride;
+        if (type == LCX_F16) lcx__f16_to_f32_row_simd(simd, (const lcx_f16 *)row[j], d, cols);
+        else if (type == LCX_BF16) lcx__bf16_to_f32_row_simd(simd, (const lcx_bf16 *)row[j], d, cols);
+        else memcpy(d, row[j], (size_t)cols * sizeof(float));
+        if (stride > (size_t)cols) memset(d + cols, 0, (stride - (size_t)cols) * sizeof(float));
+        out[j] = d;
+    }
+}
 
 #if defined(LCX__HAVE_AVX512) || defined(LCX__HAVE_AVX2)
 /* Prefetch n bytes from p into L2, a line at a time (decode: the next tile's rows, a
@@ -2886,22 +2907,6 @@ LCX__ATTN_FI void lcx__attn_pv_avx512(const lcx__attn *a, const lcx__attn_scr *s
     else lcx__attn_pv16_body(a, sc, R, n, vrow, nvrow, pf_off, nn, LCX_BF16, 0);
 }
 
-/* Prefill: copy the V tile, widened to float, into the scratch once (each element is
-   then used by every row of the item, from L1). */
-LCX__STATIC void lcx__attn_widen_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int n,
-                                        const void *const *vrow, const void **vb) {
-    size_t dvp = lcx__attn_r16((size_t)a->dv);
-    int j;
-    for (j = 0; j < n; j++) {
-        float *dst = sc->vc + (size_t)j * dvp;
-        if (a->vt == LCX_F16) lcx__f16_to_f32_row_avx512((const lcx_f16 *)vrow[j], dst, a->dv);
-        else if (a->vt == LCX_BF16) lcx__bf16_to_f32_row_avx512((const lcx_bf16 *)vrow[j], dst, a->dv);
-        else memcpy(dst, vrow[j], (size_t)a->dv * sizeof(float));
-        if (dvp > (size_t)a->dv) memset(dst + a->dv, 0, (dvp - (size_t)a->dv) * sizeof(float));
-        vb[j] = dst;
-    }
-}
-
 /* A tile's rows as one span: row[0] when its n rows lie back to back, each holding nk
    packed heads of hbytes (head stride hstride == hbytes: a [token][head][dim] cache, a
    tile within one page), else NULL. */
@@ -3072,24 +3077,6 @@ LCX__ATTN_FI void lcx__attn_sd8_body(const lcx__attn *a, const lcx__attn_scr *sc
         }
     }
 }
-/* Prefill: a K or V tile widened to float into the scratch, rows `stride` floats apart
-   (zero padded), and the row pointers into out. Every row of the item then reads the
-   tile from L1 in order; read from the cache, its rows lie 2-4 KiB apart, in a few L1
-   sets, and were converted again for every 4 rows (one thread, causal prefill n 2048,
-   d 128: f32 62 -> 83 GFLOP/s, f16 76 -> 82, of about 114). */
-LCX__STATIC void lcx__attn_dense_avx2(const void *const *row, int n, int type, int cols,
-                                      size_t stride, float *dst, const void **out) {
-    int j;
-    for (j = 0; j < n; j++) {
-        float *d = dst + (size_t)j * stride;
-        if (type == LCX_F16) lcx__f16_to_f32_row_avx2((const lcx_f16 *)row[j], d, cols);
-        else if (type == LCX_BF16) lcx__bf16_to_f32_row_avx2((const lcx_bf16 *)row[j], d, cols);
-        else memcpy(d, row[j], (size_t)cols * sizeof(float));
-        if (stride > (size_t)cols) memset(d + cols, 0, (stride - (size_t)cols) * sizeof(float));
-        out[j] = d;
-    }
-}
-
 LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__attn_scr *sc,
                                               int R, int n, const void *const *krow,
                                               const lcx__attn_pf *pf) {
@@ -3259,7 +3246,7 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
         const void *vb[LCX__ATTN_TK];
         lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
         lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
-        lcx__attn_widen_avx512(a, sc, t->n, vrow, vb);
+        lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc, vb);
         lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL, 0, 0);
         return;
     }
@@ -3268,8 +3255,8 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
     case LCX__SIMD_AVX2:
         if (!pf) { /* prefill: the tile is reused by every row: make it dense */
             const void *kb[LCX__ATTN_TK], *vb[LCX__ATTN_TK];
-            lcx__attn_dense_avx2(krow, t->n, a->kt, a->d, lcx__attn_r16((size_t)a->d), sc->kt, kb);
-            lcx__attn_dense_avx2(vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc, vb);
+            lcx__attn_dense(simd, krow, t->n, a->kt, a->d, lcx__attn_r16((size_t)a->d), sc->kt, kb);
+            lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc, vb);
             lcx__attn_sd8_body(a, sc, R, t->n, kb, NULL, LCX_F32);
             lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
             lcx__attn_pv_avx2(a, sc, R, t->n, vb, LCX_F32, NULL);
