@@ -475,8 +475,8 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * the next tile's), so the cache streams from memory beside the arithmetic. The key
  * ranges (splits) run on different threads (flash-decoding) and are merged exactly
  * with their LSEs. A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux,
- * outside this library) decodes faster: about 15% at n_kv 32768 on the development
- * machine (fewer TLB misses).
+ * outside this library) may decode faster: about 15% at n_kv 32768 on a 2-core Zen 4
+ * (fewer TLB misses), the same speed on a 2-core Zen 5.
  * Accumulation is float. exp() never sees an argument that would make a subnormal
  * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
  * -1e4) cost nothing extra.
