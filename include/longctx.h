@@ -3085,53 +3085,80 @@ LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__att
     else lcx__attn_sd8_body(a, sc, R, n, krow, pf, LCX_BF16);
 }
 
+/* cap * tanh(s / cap), as lcx__attn_softcap16 */
+LCX__ATTN_FI __m256 lcx__attn_softcap8(__m256 s, float cap) {
+    const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
+    __m256 y = _mm256_mul_ps(s, _mm256_set1_ps(1.0f / cap));
+    __m256 ay = _mm256_andnot_ps(sign, y);
+    __m256 t = lcx__attn_exp8(_mm256_mul_ps(ay, _mm256_set1_ps(-2.0f)));
+    __m256 th = _mm256_div_ps(_mm256_sub_ps(one, t), _mm256_add_ps(one, t));
+    /* small |y|: the odd series, free of the cancellation in 1 - t */
+    __m256 y2 = _mm256_mul_ps(y, y);
+    __m256 ser = _mm256_fmadd_ps(y2, _mm256_set1_ps(-17.0f / 315.0f), _mm256_set1_ps(2.0f / 15.0f));
+    ser = _mm256_fmadd_ps(ser, y2, _mm256_set1_ps(-1.0f / 3.0f));
+    ser = _mm256_fmadd_ps(_mm256_mul_ps(ser, y2), ay, ay);
+    th = _mm256_blendv_ps(th, ser, _mm256_cmp_ps(ay, _mm256_set1_ps(0.0625f), _CMP_LT_OQ));
+    th = _mm256_or_ps(th, _mm256_and_ps(y, sign)); /* the sign of y */
+    return _mm256_mul_ps(th, _mm256_set1_ps(cap));
+}
+
+/* Lanes of keys kp[0..7] visible from query position qp (kp <= qp), as a float mask. */
+LCX__ATTN_FI __m256 lcx__attn_kvis8(const int64_t *kp, int64_t qp) {
+    const __m256i q = _mm256_set1_epi64x((long long)qp);
+    __m256i lo = _mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)(const void *)kp), q);
+    __m256i hi = _mm256_cmpgt_epi64(_mm256_loadu_si256((const __m256i *)(const void *)(kp + 4)), q);
+    /* 32-bit halves of the 64-bit results: [lo0 lo1 hi0 hi1 | lo2 lo3 hi2 hi3], then in order */
+    __m256 m = _mm256_shuffle_ps(_mm256_castsi256_ps(lo), _mm256_castsi256_ps(hi), _MM_SHUFFLE(2, 0, 2, 0));
+    m = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(m), _MM_SHUFFLE(3, 1, 2, 0)));
+    return _mm256_xor_ps(m, _mm256_castsi256_ps(_mm256_set1_epi32(-1))); /* kp > qp: hidden */
+}
+
+/* Online softmax over one tile, 8 keys per vector, the row's logits in registers (one
+   pass over them, as lcx__attn_online_avx512). */
 LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R,
                                        int n, const int64_t *kpos, int partial) {
-    int r, j, v;
+    float kf[LCX__ATTN_TK];
     const int nv = (n + 7) / 8;
     const __m256 ninf = _mm256_set1_ps(-INFINITY), vscale = _mm256_set1_ps(a->scale);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    float kf[LCX__ATTN_TK];
+    __m256 valid[LCX__ATTN_TK / 8];
+    int r, v;
     if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    for (v = 0; v < nv; v++)
+        valid[v] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lane));
     for (r = 0; r < R; r++) {
         float *s = sc->s + (size_t)r * LCX__ATTN_TK, m_old = sc->m[r], m_new, al, mbuf[8];
-        __m256 mx = ninf, sum = _mm256_setzero_ps();
+        __m256 x[LCX__ATTN_TK / 8], mx = ninf, sum = _mm256_setzero_ps();
         for (v = 0; v < nv; v++) {
-            __m256 x = _mm256_mul_ps(_mm256_loadu_ps(s + 8 * v), vscale);
-            __m256 valid = _mm256_castsi256_ps(
-                _mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lane));
-            if (a->softcap > 0) {
-                /* cap * tanh(x / cap), scalar: the AVX2 path favours simplicity */
-                float tb[8];
-                int k;
-                _mm256_storeu_ps(tb, x);
-                for (k = 0; k < 8; k++) tb[k] = a->softcap * tanhf(tb[k] / a->softcap);
-                x = _mm256_loadu_ps(tb);
-            }
+            __m256 ok = valid[v];
+            x[v] = _mm256_mul_ps(_mm256_loadu_ps(s + 8 * v), vscale);
+            if (a->softcap > 0) x[v] = lcx__attn_softcap8(x[v], a->softcap);
             if (a->alibi) {
                 __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kf + 8 * v),
                                            _mm256_set1_ps((float)(kpos[0] - sc->qpos[r])));
-                x = _mm256_fmadd_ps(_mm256_set1_ps(sc->slope[r]), rel, x);
+                x[v] = _mm256_fmadd_ps(_mm256_set1_ps(sc->slope[r]), rel, x[v]);
             }
-            x = _mm256_blendv_ps(ninf, x, valid);
-            _mm256_storeu_ps(s + 8 * v, x);
+            if (partial) ok = _mm256_and_ps(ok, lcx__attn_kvis8(kpos + 8 * v, sc->qpos[r]));
+            x[v] = _mm256_blendv_ps(ninf, x[v], ok);
+            mx = _mm256_max_ps(mx, x[v]);
         }
-        if (partial)
-            for (j = 0; j < n; j++)
-                if (kpos[j] > sc->qpos[r]) s[j] = -INFINITY;
-        for (v = 0; v < nv; v++) mx = _mm256_max_ps(mx, _mm256_loadu_ps(s + 8 * v));
-        _mm256_storeu_ps(mbuf, mx);
-        m_new = m_old;
-        for (j = 0; j < 8; j++) m_new = mbuf[j] > m_new ? mbuf[j] : m_new;
+        mx = _mm256_max_ps(mx, _mm256_permute2f128_ps(mx, mx, 1));
+        mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, _MM_SHUFFLE(1, 0, 3, 2)));
+        mx = _mm256_max_ps(mx, _mm256_shuffle_ps(mx, mx, _MM_SHUFFLE(2, 3, 0, 1)));
+        m_new = _mm256_cvtss_f32(mx);
+        if (m_old > m_new) m_new = m_old;
         if (m_new == -INFINITY) {
-            for (j = 0; j < n; j++) s[j] = 0.0f;
+            for (v = 0; v < nv; v++) _mm256_storeu_ps(s + 8 * v, _mm256_setzero_ps());
             sc->alpha[r] = 1.0f;
             continue;
         }
-        for (v = 0; v < nv; v++) {
-            __m256 p = lcx__attn_exp8(_mm256_sub_ps(_mm256_loadu_ps(s + 8 * v), _mm256_set1_ps(m_new)));
-            sum = _mm256_add_ps(sum, p);
-            _mm256_storeu_ps(s + 8 * v, p);
+        {
+            const __m256 vm = _mm256_set1_ps(m_new);
+            for (v = 0; v < nv; v++) {
+                __m256 p = lcx__attn_exp8(_mm256_sub_ps(x[v], vm));
+                sum = _mm256_add_ps(sum, p);
+                _mm256_storeu_ps(s + 8 * v, p);
+            }
         }
         _mm256_storeu_ps(mbuf, sum);
         al = m_old == m_new ? 1.0f : lcx__attn_exp_ref(m_old - m_new); /* no call when the max holds */
