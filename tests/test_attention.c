@@ -356,6 +356,33 @@ static void test_matches_double_reference_on_random_shapes(void) {
     }
 }
 
+/* head dims other than the common ones: every tail of the vector paths (d % 16 and
+   d % 8 left over, d below one vector), v_head_dim apart from head_dim, decode and
+   prefill plans, every type */
+static void test_any_even_head_dim(void) {
+    static const int ds[] = {2, 6, 8, 14, 34, 66, 112, 130, 200, 254};
+    static const int64_t nqs[] = {1, 3, 20};
+    static const int64_t nkvs[] = {1, 65, 300};
+    int n = lcx_test_quick() ? 10 : 40;
+    lcx_t_rng r = {4242};
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        c.seed = 2000 + (uint64_t)k;
+        c.d = ds[k % 10];
+        c.dv = lcx_t_int(&r, 0, 2) == 0 ? ds[lcx_t_int(&r, 0, 9)] : c.d;
+        c.n_q = nqs[lcx_t_int(&r, 0, 2)];
+        c.n_kv = nkvs[lcx_t_int(&r, 0, 2)];
+        c.nkv = (int)lcx_t_int(&r, 1, 2);
+        c.nh = c.nkv * (lcx_t_int(&r, 0, 1) ? 4 : 1);
+        c.kt = (int)lcx_t_int(&r, 0, 2);
+        c.vt = lcx_t_int(&r, 0, 2) == 0 ? (int)lcx_t_int(&r, 0, 2) : c.kt;
+        c.causal = (int)lcx_t_int(&r, 0, 1);
+        c.softcap = lcx_t_int(&r, 0, 3) == 0 ? 20.0f : 0.0f;
+        c.nt = (int)lcx_t_int(&r, 1, 2);
+        check_case(&c);
+    }
+}
+
 static void test_decode_shapes_all_options(void) {
     /* the decode plan (n_q <= 8) with splits: long n_kv, GQA 4 and 8, every type */
     int n = lcx_test_quick() ? 4 : 24;
@@ -901,6 +928,7 @@ int main(void) {
     RUN(test_split_then_merge_equals_single_pass);
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
+    RUN(test_any_even_head_dim);
     RUN(test_decode_shapes_all_options);
     RUN(test_matches_double_reference_on_random_shapes);
     return lcx_test_summary();
