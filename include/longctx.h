@@ -3181,8 +3181,8 @@ LCX__INLINE void lcx__attn_pf_lines(size_t b0, size_t b1, long *l0, long *l1) {
    columns (12 accumulators, each taking one FMA per key, so that the FMA latency is
    covered; from L1, 4 rows x 64 keys, f16 11-13% and f32 5% faster than blocks of 16),
    then of 16 and 8, then scalar. Rows past R repeat row r0 (the same values, stored
-   again). pf: beside key j of a block,
-   the lines of row pf->v[j] + pf->vo that start in the block's columns. */
+   again). pf: beside key j of a block, the lines of row pf->v[j] + pf->vo that start
+   in the block's columns. */
 LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                      const void *const *vrow, const lcx__attn_pf *pf,
                                      const int vt) {
