@@ -3669,8 +3669,8 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
     a->scr_stride = a->scr_floats + LCX__ATTN_SCR_GAP;
 }
 
-LCX__STATIC int lcx__attn_want_threads(const lcx__attn *a, int n_threads) {
-    int nt = lcx__resolve_threads(n_threads);
+/* Threads for the call: nt (the resolved count it asks for), or 1 for small work. */
+LCX__STATIC int lcx__attn_want_threads(const lcx__attn *a, int nt) {
     double work = (double)a->n_q * (double)a->n_kv * (double)a->nh * (double)(a->d + a->dv);
     if (work < 4.0e6) nt = 1;
     return nt;
@@ -3779,8 +3779,9 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
         *bytes = 0;
         return LCX_OK;
     }
-    lcx__attn_shape(&a, lcx__resolve_threads(desc->n_threads));
-    nt = lcx__attn_want_threads(&a, desc->n_threads);
+    nt = lcx__resolve_threads(desc->n_threads);
+    lcx__attn_shape(&a, nt);
+    nt = lcx__attn_want_threads(&a, nt);
     if (!lcx__attn_bytes(&a, nt, lcx__attn_want_splits(&a, nt), &total))
         return LCX_ERR_INVALID_ARG;
     *bytes = total;
@@ -3811,8 +3812,9 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
             for (h = 0; h < a.nh; h++) lcx__attn_finish_row(&a, h, tq, NULL, -INFINITY, 0.0f);
         return LCX_OK;
     }
-    lcx__attn_shape(&a, lcx__resolve_threads(desc->n_threads));
-    nt_want = lcx__attn_want_threads(&a, desc->n_threads);
+    nt_want = lcx__resolve_threads(desc->n_threads);
+    lcx__attn_shape(&a, nt_want);
+    nt_want = lcx__attn_want_threads(&a, nt_want);
     pad = work ? (size_t)((64 - (uintptr_t)work % 64) % 64) : 0;
     if (work && work_bytes > pad) avail = work_bytes - pad;
     base = work ? (char *)work + pad : NULL;
