@@ -485,10 +485,10 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * wants at the resolved thread count. It is bounded and does not grow with n_kv: per
  * thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
  * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
- * head; 4 KiB between threads' scratches, so that threads share no page), plus at
- * most n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode partials
- * (n_splits <= 64). It is 0 only when n_q or n_kv is 0 (then work may be
- * NULL). Given less, the kernel uses fewer splits, then fewer threads;
+ * head), with 64 KiB between threads' scratches (cores writing near each other slow
+ * each other down), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats
+ * of decode partials (n_splits <= 64). It is 0 only when n_q or n_kv is 0 (then work
+ * may be NULL). Given less, the kernel uses fewer splits, then fewer threads;
  * LCX_ERR_WORKSPACE only when not even one thread's scratch fits. `deterministic = 1`
  * fixes the split plan as a function of n_kv and work_bytes alone, so results are
  * bit-identical for any thread count (and for any work at least the query's size).
@@ -1924,7 +1924,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    scarce (lcx__attn_shape) */
 #define LCX__ATTN_PREFILL_ROWS 256
 #define LCX__ATTN_PREFILL_ROWS_MIN 64
-#define LCX__ATTN_SCR_GAP 1024   /* floats (4 KiB) between threads' scratches */
+#define LCX__ATTN_SCR_GAP 16384  /* floats (64 KiB) between threads' scratches */
 #define LCX__ATTN_MAGIC 0x4C435856u
 #define LCX__ATTN_EXP_LO (-87.3f) /* exp below this is 0: no subnormals, no slow paths */
 
@@ -3660,12 +3660,17 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
     a->sec_floats = lcx__attn_scr_layout(a, NULL, NULL);
     /* decode items hold every KV head (one pass over the cache's memory) */
     a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
-    /* 4 KiB between threads' scratches, so that no 4 KiB page holds two threads'
-       rows. When the scratches were back to back, decode with 2 threads ran at 28 GB/s
-       where 37-38 was possible (2-core Zen 4, f16, n_kv 131072; a gap of 4 KiB and
-       one of 64 KiB measured the same). Each thread writes its rows all the time; the
-       likely cause is the other core's prefetchers, which work within a page, pulling
-       the lines at the boundary. */
+    /* 64 KiB between threads' scratches. Each thread writes its rows all the time,
+       and two cores writing near each other slow each other down:
+       - 2-core Zen 4, f16, n_kv 131072: scratches back to back, 2-thread decode at
+         28 GB/s where 37-38 was possible; 4 KiB and 64 KiB apart measured the same.
+       - 2-core Zen 5: the slowdown reaches further. Two 1-thread decodes side by side
+         from L2, workspaces G apart: 20-22 GB/s per thread at G = 0, 25-27 at 4 KiB,
+         28-31 from 64 KiB on (128 KiB and 1 MiB the same). In one process, calls
+         alternating with a 4 KiB gap (2 threads): f16 n_kv 4096 (from L3) 8-10%
+         faster (15 of 16 and 19 of 20 rounds), n_kv 32768 and 131072 0-2%, f32
+         n_kv 32768 1-3%.
+       The cost: 60 KiB more workspace per extra thread. */
     a->scr_stride = a->scr_floats + LCX__ATTN_SCR_GAP;
 }
 
