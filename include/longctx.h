@@ -1918,7 +1918,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    then the public entry points. */
 
 #define LCX__ATTN_TK 64          /* keys per tile */
-#define LCX__ATTN_KAHEAD 16      /* decode, small tiles: K prefetched this many keys ahead */
+#define LCX__ATTN_KAHEAD 8       /* decode, small tiles: K prefetched this many keys ahead */
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 /* rows (query tokens x group heads) per prefill item, and the fewest when items are
    scarce (lcx__attn_shape) */
@@ -2204,15 +2204,17 @@ typedef struct lcx__attn_pf {
     int n, vn;
 } lcx__attn_pf;
 
-/* The V rows to prefetch beside head h of a decode step over nk heads: one head ahead,
-   head h + 1's rows of this tile (vrow, n of them), after the last head the first
-   head's rows of the next tile (nvrow, nn). Measured 6-17% faster from memory than
-   one tile ahead (AVX-512 and AVX2, one and two threads). */
-LCX__INLINE void lcx__attn_pf_vnext(lcx__attn_pf *pf, int h, int nk, const void *const *vrow,
-                                    int n, const void *const *nvrow, int nn, size_t voff) {
-    const int last = h + 1 == nk;
+/* The V rows to prefetch beside head h of a decode step over nk heads: ah heads ahead
+   (1 or 2, at most nk), head h + ah's rows of this tile (vrow, n of them), past the
+   last head the next tile's rows (nvrow, nn) of head h + ah - nk. One head ahead
+   measured 6-17% faster from memory than one tile ahead (AVX-512 and AVX2, one and
+   two threads); for two, see lcx__attn_heads16_body. */
+LCX__INLINE void lcx__attn_pf_vnext(lcx__attn_pf *pf, int h, int nk, int ah,
+                                    const void *const *vrow, int n, const void *const *nvrow,
+                                    int nn, size_t voff) {
+    const int last = h + ah >= nk;
     pf->v = last ? nvrow : vrow;
-    pf->vo = last ? 0 : (size_t)(h + 1) * voff;
+    pf->vo = (size_t)(last ? h + ah - nk : h + ah) * voff;
     pf->vn = last ? nn : n;
 }
 
@@ -2923,7 +2925,6 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
 /* Decode step over the nk KV heads of an item for one tile (krow/vrow: the rows of
    the first): the logits of every head, then per head the online softmax and P V.
    Rows are prefetched into L2 a few lines per step, shortly before their use:
-   - V one head ahead (lcx__attn_pf_vnext).
    - K of a small tile (K and V of 64 keys in at most 256 KiB, K rows of whole 256-byte
      steps), LCX__ATTN_KAHEAD keys ahead, in this tile then the next; when those rows
      form one span (lcx__attn_span), in address order, a share per step (f16, 8 KV
@@ -2931,6 +2932,11 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
      ahead, row by row (for larger tiles both measured slower: f16 with 16 KV heads
      or f32 with 8 by 10-18%, as lines wait longer in L2 and two tiles no longer
      fit).
+   - V (lcx__attn_pf_vnext) two heads ahead with a small tile, else one. Against one
+     head and K 16 keys ahead, on the 2-core Zen 5, calls alternating in one process
+     (n_kv 32768-131072 from memory): f16, 8 KV heads, d 128: 10-12% faster with 2
+     threads (all 40 rounds), 10% with 1; f32 d 64: 3-6%. With larger tiles two heads
+     ahead was slower: f16 d 64 by 10%, f32 d 128 by 2%.
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
    time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk, int R,
@@ -2955,7 +2961,7 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead, kt, dc);
     for (h = 0; h < nk; h++) {
         lcx__attn_pf pf;
-        lcx__attn_pf_vnext(&pf, h, nk, vrow, t->n, nvrow, nn, voff);
+        lcx__attn_pf_vnext(&pf, h, nk, ahead && nk > 1 ? 2 : 1, vrow, t->n, nvrow, nn, voff);
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
         for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
@@ -3389,7 +3395,7 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
         pf.k = nkrow;
         pf.ko = (size_t)h * koff;
         pf.n = nn;
-        lcx__attn_pf_vnext(&pf, h, kvh1 - kvh0, vrow, t->n, nvrow, nn, voff);
+        lcx__attn_pf_vnext(&pf, h, kvh1 - kvh0, 1, vrow, t->n, nvrow, nn, voff);
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         for (j = 0; j < t->n; j++) {
             kh[j] = (const char *)krow[j] + (size_t)h * koff;
