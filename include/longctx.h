@@ -470,10 +470,11 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * the cache is read once per call, in address order, with all the query heads of a
  * KV head served by each K/V row while it is in registers (f16/bf16 widened in
  * registers, never through a buffer). While a tile computes, the rows it will need
- * next are prefetched into L2 a few lines per step (V one head ahead; K 16 keys
- * ahead, in address order where the rows lie back to back, or for tiles over 256 KiB
- * the next tile's), so the cache streams from memory beside the arithmetic. The key
- * ranges (splits) run on different threads (flash-decoding) and are merged exactly
+ * next are prefetched into L2 a few lines per step (AVX-512, tiles up to 256 KiB: V
+ * two heads ahead and K 8 keys ahead, in address order where the rows lie back to
+ * back; otherwise V one head ahead and the next tile's K), so the cache streams
+ * from memory beside the arithmetic. The key ranges (splits, at least 2048 keys long while each
+ * thread gets one) run on different threads (flash-decoding) and are merged exactly
  * with their LSEs. A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux,
  * outside this library) may decode faster: about 15% at n_kv 32768 on a 2-core Zen 4
  * (fewer TLB misses), the same speed on a 2-core Zen 5.
