@@ -473,9 +473,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * next are prefetched into L2 a few lines per step (AVX-512, tiles up to 256 KiB: V
  * two heads ahead and K 8 keys ahead, in address order where the rows lie back to
  * back; otherwise V one head ahead and the next tile's K), so the cache streams
- * from memory beside the arithmetic. The key ranges (splits, at least 2048 keys long while each
- * thread gets one) run on different threads (flash-decoding) and are merged exactly
- * with their LSEs. A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux,
+ * from memory beside the arithmetic. The key ranges (splits, at least 2048 keys
+ * long while each thread gets one) run on different threads (flash-decoding) and
+ * are merged exactly with their LSEs. A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux,
  * outside this library) may decode faster: about 15% at n_kv 32768 on a 2-core Zen 4
  * (fewer TLB misses), the same speed on a 2-core Zen 5.
  * Accumulation is float. exp() never sees an argument that would make a subnormal
@@ -2935,9 +2935,10 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
      fit).
    - V (lcx__attn_pf_vnext) two heads ahead with a small tile, else one. Against one
      head and K 16 keys ahead, on the 2-core Zen 5, calls alternating in one process
-     (n_kv 32768-131072 from memory): f16, 8 KV heads, d 128: 10-12% faster with 2
-     threads (all 40 rounds), 10% with 1; f32 d 64: 3-6%. With larger tiles two heads
-     ahead was slower: f16 d 64 by 10%, f32 d 128 by 2%.
+     (n_kv 32768-131072 from memory): f16, 8 KV heads, d 128: 2-12% faster with 2
+     threads (9 to 16 of 16 rounds in four comparisons at n_kv 32768, 8 of 8 at
+     131072), 8-10% with 1; f32 d 64: 3-7%. With larger tiles two heads ahead was
+     slower: f16 d 64 by 10%, f32 d 128 by 2%.
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
    time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk, int R,
