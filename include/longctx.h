@@ -475,9 +475,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * back; otherwise V one head ahead and the next tile's K), so the cache streams
  * from memory beside the arithmetic. The key ranges (splits, at least 2048 keys
  * long while each thread gets one) run on different threads (flash-decoding) and
- * are merged exactly with their LSEs. A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux,
- * outside this library) may decode faster: about 15% at n_kv 32768 on a 2-core Zen 4
- * (fewer TLB misses), the same speed on a 2-core Zen 5.
+ * are merged exactly with their LSEs. A long cache in 2 MiB pages (e.g.
+ * madvise(MADV_HUGEPAGE) on Linux, outside this library) may decode faster: about 15%
+ * at n_kv 32768 on a 2-core Zen 4 (fewer TLB misses), the same speed on a 2-core Zen 5.
  * Accumulation is float. exp() never sees an argument that would make a subnormal
  * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
  * -1e4) cost nothing extra.
@@ -2206,14 +2206,16 @@ typedef struct lcx__attn_pf {
 } lcx__attn_pf;
 
 /* The V rows to prefetch beside head h of a decode step over nk heads: ah heads ahead
-   (1 or 2, at most nk), head h + ah's rows of this tile (vrow, n of them), past the
-   last head the next tile's rows (nvrow, nn) of head h + ah - nk. One head ahead
+   (at most nk), head h + ah's rows of this tile (vrow, n of them), past the last head
+   the next tile's rows (nvrow, nn) of head h + ah - nk. One head ahead
    measured 6-17% faster from memory than one tile ahead (AVX-512 and AVX2, one and
    two threads); for two, see lcx__attn_heads16_body. */
 LCX__INLINE void lcx__attn_pf_vnext(lcx__attn_pf *pf, int h, int nk, int ah,
                                     const void *const *vrow, int n, const void *const *nvrow,
                                     int nn, size_t voff) {
-    const int last = h + ah >= nk;
+    int last;
+    if (ah > nk) ah = nk;
+    last = h + ah >= nk;
     pf->v = last ? nvrow : vrow;
     pf->vo = (size_t)(last ? h + ah - nk : h + ah) * voff;
     pf->vn = last ? nn : n;
@@ -2963,7 +2965,7 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead, kt, dc);
     for (h = 0; h < nk; h++) {
         lcx__attn_pf pf;
-        lcx__attn_pf_vnext(&pf, h, nk, ahead && nk > 1 ? 2 : 1, vrow, t->n, nvrow, nn, voff);
+        lcx__attn_pf_vnext(&pf, h, nk, ahead ? 2 : 1, vrow, t->n, nvrow, nn, voff);
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
         for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
