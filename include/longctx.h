@@ -3684,11 +3684,14 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
     a->scr_stride = a->scr_floats + LCX__ATTN_SCR_GAP;
 }
 
-/* Threads for the call: nt (the resolved count it asks for), or 1 for small work. */
-LCX__STATIC int lcx__attn_want_threads(const lcx__attn *a, int nt) {
+/* Shapes the call (lcx__attn_shape, for the thread count n_threads resolves to) and
+   returns the threads it wants: that count, or 1 for small work. The one plan for both
+   lcx_attention_workspace_size and lcx_attention, so that they agree. */
+LCX__STATIC int lcx__attn_plan(lcx__attn *a, int n_threads) {
+    int nt = lcx__resolve_threads(n_threads);
     double work = (double)a->n_q * (double)a->n_kv * (double)a->nh * (double)(a->d + a->dv);
-    if (work < 4.0e6) nt = 1;
-    return nt;
+    lcx__attn_shape(a, nt);
+    return work < 4.0e6 ? 1 : nt;
 }
 
 LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
@@ -3802,9 +3805,7 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
         *bytes = 0;
         return LCX_OK;
     }
-    nt = lcx__resolve_threads(desc->n_threads);
-    lcx__attn_shape(&a, nt);
-    nt = lcx__attn_want_threads(&a, nt);
+    nt = lcx__attn_plan(&a, desc->n_threads);
     if (!lcx__attn_bytes(&a, nt, lcx__attn_want_splits(&a, nt), &total))
         return LCX_ERR_INVALID_ARG;
     *bytes = total;
@@ -3835,9 +3836,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
             for (h = 0; h < a.nh; h++) lcx__attn_finish_row(&a, h, tq, NULL, -INFINITY, 0.0f);
         return LCX_OK;
     }
-    nt_want = lcx__resolve_threads(desc->n_threads);
-    lcx__attn_shape(&a, nt_want);
-    nt_want = lcx__attn_want_threads(&a, nt_want);
+    nt_want = lcx__attn_plan(&a, desc->n_threads);
     pad = work ? (size_t)((64 - (uintptr_t)work % 64) % 64) : 0;
     if (work && work_bytes > pad) avail = work_bytes - pad;
     base = work ? (char *)work + pad : NULL;
