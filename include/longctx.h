@@ -476,8 +476,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * from memory beside the arithmetic. The key ranges (splits, at least 2048 keys
  * long while each thread gets one) run on different threads (flash-decoding) and
  * are merged exactly with their LSEs. A long cache in 2 MiB pages (e.g.
- * madvise(MADV_HUGEPAGE) on Linux, outside this library) may decode faster: about 15%
- * at n_kv 32768 on a 2-core Zen 4 (fewer TLB misses), the same speed on a 2-core Zen 5.
+ * madvise(MADV_HUGEPAGE) on Linux, outside this library) decoded about 15% faster at
+ * n_kv 32768 on a 2-core Zen 4 (fewer TLB misses), but no faster on a 2-core Zen 5
+ * VM, where most comparisons measured it 5-22% slower: measure on your machine.
  * Accumulation is float. exp() never sees an argument that would make a subnormal
  * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
  * -1e4) cost nothing extra.
