@@ -13,7 +13,7 @@
 #   asan        gcc -O1 -fsanitize=address,undefined, LCX_TEST_QUICK=1
 # and the checks: C++17 include (g++ and clang++), two translation units with
 # LONGCTX_STATIC, the header included twice, the README snippet, the examples and
-# benchmarks built with -Werror and run in quick mode.
+# benchmarks built with -Werror and run in quick mode, the A/B tool (bench/ab).
 # Environment: OPENMP=0 drops every OpenMP configuration; CC is ignored (both
 # compilers are always used when present); JOBS sets build parallelism.
 
@@ -185,7 +185,7 @@ if make -s all OPENMP="$OPENMP" > "$OUT/make_all.log" 2>&1; then
     done
     for e in build/*; do
         case "$e" in build/bench_*|build/test) continue ;; esac
-        [ -x "$e" ] || continue
+        [ -f "$e" ] && [ -x "$e" ] || continue
         if LCX_EXAMPLE_QUICK=1 "$e" > "$OUT/$(basename "$e").out" 2>&1; then pass; else tail -5 "$OUT/$(basename "$e").out"; fail "$e (quick run)"; fi
     done
     # rope_inspect --golden for CLEX prints a case in the shape of rope_clex.json
@@ -199,6 +199,19 @@ if make -s all OPENMP="$OPENMP" > "$OUT/make_all.log" 2>&1; then
 else
     cat "$OUT/make_all.log"
     fail "make all (examples and benchmarks with -Werror)"
+fi
+
+# ---- the A/B tool (bench/ab): two builds of this header in one process ------------
+# Quick: a short cache, two rounds. Both builds are the same code, so their outputs
+# must be identical (max_diff=0).
+if have gcc; then
+    A="$OUT/ab.out"
+    if AB_DIR="$OUT/ab" CC=gcc OPENMP="$OPENMP" LCX_BENCH_QUICK=1 sh bench/ab/ab.sh . . \
+           --n-kv 1000 --rounds 2 --reps 1 > "$A" 2>&1 && grep -q '^ab: .* max_diff=0 ' "$A"; then
+        pass
+    else
+        tail -5 "$A"; fail "bench/ab/ab.sh . . (quick)"
+    fi
 fi
 
 if [ "$FAILED" -gt 0 ]; then echo "failures:$FAILURES"; fi

@@ -1,0 +1,222 @@
+/* bench/ab/ab_decode.c - two builds of the library in one process, decode calls alternating.
+ *
+ * Whole benchmark runs on a shared machine move by 20% with the other tenants' load, so a
+ * change to the decode step worth 2-5% is lost between two runs. This tool loads two
+ * builds of the library (shared objects made from two versions of include/longctx.h; see
+ * ab.sh, which builds them and runs this) and times them on the same KV cache, round by
+ * round: in each round each build makes one warm-up call and `reps` timed calls (the
+ * median counts), and the order of the two builds swaps every round. It prints one line
+ *     ab: n_kv=.. threads=.. type=.. paged=.. rounds=.. a_gbps=.. b_gbps=.. ratio=..
+ *         b_faster=k/N max_diff=.. read_gbps_start=.. read_gbps_end=..
+ * ratio = b_gbps / a_gbps (means over the rounds); b_faster: rounds where B beat A;
+ * max_diff: the largest difference between the two builds' outputs (a check that both
+ * compute the same attention); read_gbps: the machine's read bandwidth before and after.
+ * GB/s counts K and V read once per call, as bench/attention.c does.
+ *
+ * The instrument's own spread: the same header as A and B (`ab.sh HEAD HEAD`) on the
+ * 2-core Zen 5 VM, 2026-12-04, gave ratio 0.98-1.03 with B faster in 3 to 7 of 8-10
+ * rounds (f16 n_kv 32768 and 131072, f32 32768). Take smaller differences as none.
+ *
+ * Usage: ab_decode LIB_A LIB_B [--n-kv N] [--threads T] [--rounds R] [--reps P]
+ *                  [--type f16|bf16|f32] [--paged PAGE_TOKENS] [--kv-heads H] [--dim D]
+ *                  [--quick]   (or LCX_BENCH_QUICK=1: read passes over 4 MiB, for tests)
+ * Defaults: n_kv 32768, 2 threads, 16 rounds, 5 reps, f16, contiguous, 32 query heads
+ * over 8 KV heads, head_dim 128 (the bench's decode shape). The two builds must share the
+ * public structs of this checkout's header (lcx_attn_desc, lcx_kv_view): the tool is for
+ * changes inside the kernels. POSIX (dlopen); not part of `make bench`.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "longctx.h"
+#include "common.h"
+#include <dlfcn.h>
+#include <math.h>
+
+typedef lcx_status (*ab_attention_fn)(const lcx_attn_desc *, const float *, int64_t, int64_t,
+                                      const int64_t *, const lcx_kv_view *, float *, int64_t,
+                                      float *, void *, size_t);
+typedef lcx_status (*ab_workspace_fn)(const lcx_attn_desc *, int64_t, const lcx_kv_view *,
+                                      size_t *);
+typedef lcx_kv_view (*ab_contiguous_fn)(lcx_dtype, const void *, const void *, int64_t, int64_t,
+                                        int64_t, const int64_t *);
+typedef lcx_kv_view (*ab_paged_fn)(lcx_dtype, const void *const *, const void *const *, int64_t,
+                                   int64_t, int64_t, int64_t, const int64_t *);
+
+typedef struct ab_build {
+    ab_attention_fn attention;
+    ab_workspace_fn workspace;
+    lcx_kv_view kv;
+    void *work;
+    size_t work_bytes;
+    float *out;
+} ab_build;
+
+/* A symbol as a function pointer (ISO C has no cast from void * to one; POSIX
+   guarantees the representation). */
+static void ab_sym(void *lib, const char *name, void *fn_ptr, size_t size) {
+    void *p = dlsym(lib, name);
+    if (!p) {
+        fprintf(stderr, "ab_decode: %s: %s\n", name, dlerror());
+        exit(1);
+    }
+    memcpy(fn_ptr, &p, size);
+}
+
+static void ab_usage(void) {
+    fprintf(stderr, "usage: ab_decode LIB_A LIB_B [--n-kv N] [--threads T] [--rounds R] [--reps P]\n"
+                    "                 [--type f16|bf16|f32] [--paged PAGE_TOKENS] [--kv-heads H] [--dim D]\n"
+                    "                 [--quick]\n");
+    exit(2);
+}
+
+static double ab_call_gbps(const ab_build *b, const lcx_attn_desc *desc, const float *q,
+                           int q_stride, double bytes, int reps) {
+    double t[64];
+    int r;
+    if (b->attention(desc, q, 1, q_stride, NULL, &b->kv, b->out, q_stride, NULL, b->work,
+                     b->work_bytes) != LCX_OK) {
+        fprintf(stderr, "ab_decode: lcx_attention failed\n");
+        exit(1);
+    }
+    for (r = 0; r < reps; r++) {
+        double t0 = lcxb_now();
+        b->attention(desc, q, 1, q_stride, NULL, &b->kv, b->out, q_stride, NULL, b->work,
+                     b->work_bytes);
+        t[r] = lcxb_now() - t0;
+    }
+    return bytes / lcxb_median(t, reps) * 1e-9;
+}
+
+int main(int argc, char **argv) {
+    int64_t n_kv = 32768, page_tokens = 0;
+    int threads = 2, rounds = 16, reps = 5, nh = 32, nkv = 8, d = 128, i, r;
+    lcx_dtype type = LCX_F16;
+    const char *type_name = "f16";
+    ab_build b[2];
+    void *lib[2];
+    lcx_f16 (*to_f16)(float);
+    lcx_bf16 (*to_bf16)(float);
+    lcx_attn_desc desc;
+    if (argc < 3) ab_usage();
+    lcxb_init(argc, argv);
+    for (i = 3; i < argc; i += 2) {
+        const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(o, "--quick")) { /* read passes over 4 MiB (lcxb_init) */
+            i--;
+            continue;
+        }
+        if (!v) ab_usage();
+        if (!strcmp(o, "--n-kv")) n_kv = atoll(v);
+        else if (!strcmp(o, "--threads")) threads = atoi(v);
+        else if (!strcmp(o, "--rounds")) rounds = atoi(v);
+        else if (!strcmp(o, "--reps")) reps = atoi(v);
+        else if (!strcmp(o, "--paged")) page_tokens = atoll(v);
+        else if (!strcmp(o, "--kv-heads")) nkv = atoi(v);
+        else if (!strcmp(o, "--dim")) d = atoi(v);
+        else if (!strcmp(o, "--type")) {
+            type_name = v;
+            if (!strcmp(v, "f16")) type = LCX_F16;
+            else if (!strcmp(v, "bf16")) type = LCX_BF16;
+            else if (!strcmp(v, "f32")) type = LCX_F32;
+            else ab_usage();
+        } else ab_usage();
+    }
+    if (n_kv < 1 || threads < 1 || rounds < 1 || reps < 1 || reps > 64 || nkv < 1 || nkv > nh ||
+        nh % nkv || d < 2 || d > LCX_ATTN_MAX_HEAD_DIM || (d & 1) || page_tokens < 0 ||
+        (page_tokens && n_kv % page_tokens))
+        ab_usage();
+
+    memset(&desc, 0, sizeof desc);
+    desc.head_dim = d;
+    desc.n_heads = nh;
+    desc.n_kv_heads = nkv;
+    desc.n_threads = threads;
+    for (i = 0; i < 2; i++) {
+        lib[i] = dlopen(argv[1 + i], RTLD_NOW | RTLD_LOCAL);
+        if (!lib[i]) {
+            fprintf(stderr, "ab_decode: %s\n", dlerror());
+            return 1;
+        }
+        ab_sym(lib[i], "lcx_attention", &b[i].attention, sizeof b[i].attention);
+        ab_sym(lib[i], "lcx_attention_workspace_size", &b[i].workspace, sizeof b[i].workspace);
+    }
+    ab_sym(lib[0], "lcx_f32_to_f16", &to_f16, sizeof to_f16); /* the cache is filled by A's */
+    ab_sym(lib[0], "lcx_f32_to_bf16", &to_bf16, sizeof to_bf16);
+
+    const size_t es = type == LCX_F32 ? 4 : 2, row = (size_t)nkv * (size_t)d * es;
+    const size_t kv_bytes = (size_t)n_kv * row;
+    char *k = (char *)lcxb_alloc(kv_bytes), *v = (char *)lcxb_alloc(kv_bytes);
+    float *q = (float *)lcxb_alloc((size_t)nh * (size_t)d * sizeof(float));
+    const void **kp = NULL, **vp = NULL;
+    uint64_t x = 88172645463325252ull;
+    for (size_t e = 0; e < kv_bytes / es; e++) {
+        float a, c;
+        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        a = (float)(x & 0xFFFF) / 65536.0f - 0.5f;
+        c = (float)((x >> 16) & 0xFFFF) / 65536.0f - 0.5f;
+        if (type == LCX_F32) { ((float *)(void *)k)[e] = a; ((float *)(void *)v)[e] = c; }
+        else if (type == LCX_F16) { ((lcx_f16 *)(void *)k)[e] = to_f16(a); ((lcx_f16 *)(void *)v)[e] = to_f16(c); }
+        else { ((lcx_bf16 *)(void *)k)[e] = to_bf16(a); ((lcx_bf16 *)(void *)v)[e] = to_bf16(c); }
+    }
+    for (i = 0; i < nh * d; i++) q[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    if (page_tokens) { /* pages of the same memory, in shuffled order */
+        int64_t np = n_kv / page_tokens, p;
+        int64_t *perm = (int64_t *)lcxb_alloc((size_t)np * sizeof(int64_t));
+        kp = (const void **)lcxb_alloc((size_t)np * sizeof(void *));
+        vp = (const void **)lcxb_alloc((size_t)np * sizeof(void *));
+        for (p = 0; p < np; p++) perm[p] = p;
+        for (p = np - 1; p > 0; p--) {
+            int64_t j, t;
+            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+            j = (int64_t)(x % (uint64_t)(p + 1));
+            t = perm[p]; perm[p] = perm[j]; perm[j] = t;
+        }
+        for (p = 0; p < np; p++) {
+            kp[p] = k + (size_t)perm[p] * (size_t)page_tokens * row;
+            vp[p] = v + (size_t)perm[p] * (size_t)page_tokens * row;
+        }
+        free(perm);
+    }
+
+    for (i = 0; i < 2; i++) {
+        ab_contiguous_fn contiguous;
+        ab_paged_fn paged;
+        ab_sym(lib[i], "lcx_kv_view_contiguous", &contiguous, sizeof contiguous);
+        ab_sym(lib[i], "lcx_kv_view_paged", &paged, sizeof paged);
+        b[i].kv = page_tokens ? paged(type, kp, vp, page_tokens, n_kv, 0, 0, NULL)
+                              : contiguous(type, k, v, n_kv, 0, 0, NULL);
+        if (b[i].workspace(&desc, 1, &b[i].kv, &b[i].work_bytes) != LCX_OK) {
+            fprintf(stderr, "ab_decode: lcx_attention_workspace_size failed (%s)\n", argv[1 + i]);
+            return 1;
+        }
+        b[i].work = lcxb_alloc(b[i].work_bytes);
+        b[i].out = (float *)lcxb_alloc((size_t)nh * (size_t)d * sizeof(float));
+    }
+
+#ifdef _OPENMP
+    const int read_threads = threads;
+#else
+    const int read_threads = 1; /* the library runs one thread without OpenMP */
+#endif
+    double read_start = lcxb_read_bw(read_threads), sum[2] = {0, 0}, max_diff = 0;
+    int b_faster = 0;
+    for (r = 0; r < rounds; r++) {
+        double g[2];
+        for (i = 0; i < 2; i++) {
+            int which = r & 1 ? 1 - i : i;
+            g[which] = ab_call_gbps(&b[which], &desc, q, nh * d, 2.0 * (double)kv_bytes, reps);
+        }
+        sum[0] += g[0];
+        sum[1] += g[1];
+        b_faster += g[1] > g[0];
+    }
+    for (i = 0; i < nh * d; i++) {
+        double e = fabs((double)b[0].out[i] - (double)b[1].out[i]);
+        if (!(e <= max_diff)) max_diff = e; /* NaN propagates */
+    }
+    double read_end = lcxb_read_bw(read_threads);
+    printf("ab: n_kv=%lld threads=%d type=%s paged=%lld rounds=%d a_gbps=%.2f b_gbps=%.2f "
+           "ratio=%.4f b_faster=%d/%d max_diff=%.3g read_gbps_start=%.1f read_gbps_end=%.1f\n",
+           (long long)n_kv, threads, type_name, (long long)page_tokens, rounds, sum[0] / rounds,
+           sum[1] / rounds, sum[1] / sum[0], b_faster, rounds, max_diff, read_start, read_end);
+    return 0;
+}
