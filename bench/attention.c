@@ -44,12 +44,7 @@
 
 /* ---- random data ------------------------------------------------------------ */
 static uint64_t rng_state = 0x243F6A8885A308D3ull;
-static inline uint64_t rng_next(void) { /* xorshift64* */
-    rng_state ^= rng_state >> 12;
-    rng_state ^= rng_state << 25;
-    rng_state ^= rng_state >> 27;
-    return rng_state * 0x2545F4914F6CDD1Dull;
-}
+static inline uint64_t rng_next(void) { return lcxb_rng_next(&rng_state); }
 /* normal-ish: the sum of two uniforms (triangular on [-1, 1)) scaled to variance 1 */
 static inline float rng_normalish(void) {
     uint64_t r = rng_next();
@@ -264,13 +259,7 @@ static void bench_decode_paged(const char *name, const lcx_f16 *k, const lcx_f16
     const void **vp = (const void **)lcxb_alloc((size_t)n_pages * sizeof(void *));
     lcx_f16 *kc = (lcx_f16 *)lcxb_alloc((size_t)(n_kv * ROW_KV) * sizeof(lcx_f16));
     lcx_f16 *vc = (lcx_f16 *)lcxb_alloc((size_t)(n_kv * ROW_KV) * sizeof(lcx_f16));
-    int64_t *perm = (int64_t *)lcxb_alloc((size_t)n_pages * sizeof(int64_t));
-    for (int64_t p = 0; p < n_pages; p++) perm[p] = p;
-    for (int64_t p = n_pages - 1; p > 0; p--) { /* Fisher-Yates */
-        int64_t j = (int64_t)(rng_next() % (uint64_t)(p + 1)), t = perm[p];
-        perm[p] = perm[j];
-        perm[j] = t;
-    }
+    int64_t *perm = lcxb_shuffled_perm(n_pages, &rng_state);
     /* logical page p lives in physical slot perm[p]; copy the contiguous cache there */
     size_t page_elems = (size_t)(page_tokens * ROW_KV);
     for (int64_t p = 0; p < n_pages; p++) {

@@ -95,6 +95,29 @@ static inline void *lcxb_alloc(size_t bytes) {
     return p;
 }
 
+/* ---- random numbers ----------------------------------------------------------- */
+/* xorshift64*: the next value of the generator whose state is *state (nonzero) */
+static inline uint64_t lcxb_rng_next(uint64_t *state) {
+    *state ^= *state >> 12;
+    *state ^= *state << 25;
+    *state ^= *state >> 27;
+    return *state * 0x2545F4914F6CDD1Dull;
+}
+
+/* 0..n-1 in shuffled order (Fisher-Yates), allocated: e.g. where each page of a paged
+   cache lives, as when pages are allocated as the sequence grows among other
+   sequences'. The caller frees it. */
+static inline int64_t *lcxb_shuffled_perm(int64_t n, uint64_t *state) {
+    int64_t *perm = (int64_t *)lcxb_alloc((size_t)(n > 0 ? n : 1) * sizeof(int64_t));
+    for (int64_t p = 0; p < n; p++) perm[p] = p;
+    for (int64_t p = n - 1; p > 0; p--) {
+        int64_t j = (int64_t)(lcxb_rng_next(state) % (uint64_t)(p + 1)), t = perm[p];
+        perm[p] = perm[j];
+        perm[j] = t;
+    }
+    return perm;
+}
+
 /* ---- memory bandwidth ------------------------------------------------------- */
 static volatile float lcxb_sink;
 

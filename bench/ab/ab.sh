@@ -16,7 +16,7 @@ out=${AB_DIR:-$root/build/ab}
 cc=${CC:-gcc}
 omp=-fopenmp
 [ "${OPENMP:-1}" = 0 ] && omp=
-[ $# -ge 2 ] || { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+[ $# -ge 2 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 header() { # version, destination directory
     mkdir -p "$2"

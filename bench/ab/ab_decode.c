@@ -44,10 +44,13 @@ typedef lcx_kv_view (*ab_paged_fn)(lcx_dtype, const void *const *, const void *c
 typedef struct ab_build {
     ab_attention_fn attention;
     ab_workspace_fn workspace;
+    const lcx_attn_desc *desc;
+    const float *q; /* one token; q and out rows are n_heads * head_dim floats */
     lcx_kv_view kv;
     void *work;
     size_t work_bytes;
     float *out;
+    lcx_status status; /* of the last call */
 } ab_build;
 
 /* A symbol as a function pointer (ISO C has no cast from void * to one; POSIX
@@ -68,22 +71,22 @@ static void ab_usage(void) {
     exit(2);
 }
 
-static double ab_call_gbps(const ab_build *b, const lcx_attn_desc *desc, const float *q,
-                           int q_stride, double bytes, int reps) {
-    double t[64];
-    int r;
-    if (b->attention(desc, q, 1, q_stride, NULL, &b->kv, b->out, q_stride, NULL, b->work,
-                     b->work_bytes) != LCX_OK) {
+/* One decode call of a build (lcxb_time_ms's callback). */
+static void ab_call(void *ctx) {
+    ab_build *b = (ab_build *)ctx;
+    const int64_t row = (int64_t)b->desc->n_heads * b->desc->head_dim;
+    b->status = b->attention(b->desc, b->q, 1, row, NULL, &b->kv, b->out, row, NULL, b->work,
+                             b->work_bytes);
+}
+
+/* GB/s of a build's median call (after a warm-up call), bytes per call given. */
+static double ab_call_gbps(ab_build *b, double bytes, int reps) {
+    double ms = lcxb_time_ms(ab_call, b, reps);
+    if (b->status != LCX_OK) {
         fprintf(stderr, "ab_decode: lcx_attention failed\n");
         exit(1);
     }
-    for (r = 0; r < reps; r++) {
-        double t0 = lcxb_now();
-        b->attention(desc, q, 1, q_stride, NULL, &b->kv, b->out, q_stride, NULL, b->work,
-                     b->work_bytes);
-        t[r] = lcxb_now() - t0;
-    }
-    return bytes / lcxb_median(t, reps) * 1e-9;
+    return bytes / ms * 1e-6;
 }
 
 int main(int argc, char **argv) {
@@ -147,10 +150,10 @@ int main(int argc, char **argv) {
     char *k = (char *)lcxb_alloc(kv_bytes), *v = (char *)lcxb_alloc(kv_bytes);
     float *q = (float *)lcxb_alloc((size_t)nh * (size_t)d * sizeof(float));
     const void **kp = NULL, **vp = NULL;
-    uint64_t x = 88172645463325252ull;
+    uint64_t x, rng = 0x243F6A8885A308D3ull;
     for (size_t e = 0; e < kv_bytes / es; e++) {
         float a, c;
-        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+        x = lcxb_rng_next(&rng);
         a = (float)(x & 0xFFFF) / 65536.0f - 0.5f;
         c = (float)((x >> 16) & 0xFFFF) / 65536.0f - 0.5f;
         if (type == LCX_F32) { ((float *)(void *)k)[e] = a; ((float *)(void *)v)[e] = c; }
@@ -160,16 +163,9 @@ int main(int argc, char **argv) {
     for (i = 0; i < nh * d; i++) q[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
     if (page_tokens) { /* pages of the same memory, in shuffled order */
         int64_t np = n_kv / page_tokens, p;
-        int64_t *perm = (int64_t *)lcxb_alloc((size_t)np * sizeof(int64_t));
+        int64_t *perm = lcxb_shuffled_perm(np, &rng);
         kp = (const void **)lcxb_alloc((size_t)np * sizeof(void *));
         vp = (const void **)lcxb_alloc((size_t)np * sizeof(void *));
-        for (p = 0; p < np; p++) perm[p] = p;
-        for (p = np - 1; p > 0; p--) {
-            int64_t j, t;
-            x ^= x << 13; x ^= x >> 7; x ^= x << 17;
-            j = (int64_t)(x % (uint64_t)(p + 1));
-            t = perm[p]; perm[p] = perm[j]; perm[j] = t;
-        }
         for (p = 0; p < np; p++) {
             kp[p] = k + (size_t)perm[p] * (size_t)page_tokens * row;
             vp[p] = v + (size_t)perm[p] * (size_t)page_tokens * row;
@@ -188,6 +184,8 @@ int main(int argc, char **argv) {
             fprintf(stderr, "ab_decode: lcx_attention_workspace_size failed (%s)\n", argv[1 + i]);
             return 1;
         }
+        b[i].desc = &desc;
+        b[i].q = q;
         b[i].work = lcxb_alloc(b[i].work_bytes);
         b[i].out = (float *)lcxb_alloc((size_t)nh * (size_t)d * sizeof(float));
     }
@@ -203,7 +201,7 @@ int main(int argc, char **argv) {
         double g[2];
         for (i = 0; i < 2; i++) {
             int which = r & 1 ? 1 - i : i;
-            g[which] = ab_call_gbps(&b[which], &desc, q, nh * d, 2.0 * (double)kv_bytes, reps);
+            g[which] = ab_call_gbps(&b[which], 2.0 * (double)kv_bytes, reps);
         }
         sum[0] += g[0];
         sum[1] += g[1];
