@@ -1927,13 +1927,14 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    prefetcher does not cross 4 KiB pages, so each new page of the stream would start
    with a demand miss and a slow ramp; touching its first line early starts it before
    the loads arrive. Measured on the 2-core Zen 5 VM (f16, 32/8 heads, d 128, calls
-   alternating in one process, bench/ab): 2 threads +7% at n_kv 32768 (9 of 10 rounds),
-   +20% at 131072 (6 of 6), +8% at 4096, +11% with 256-token pages; 1 thread +18%
-   (8 of 8). 8 KiB on, or 24 KiB, or three lines, or the kicks continued into the next
-   tile: no better, or slower with 16-token pages. A pure read of memory behaves alike:
-   one line per page kicked 1-2 pages ahead took a 2-thread stream with the step's
-   FMAs per byte from 65 to 73-75 GB/s, beside a read pass of 65 (prefetching every line
-   instead: 53-60). */
+   alternating in one process, bench/ab): 2 threads +7-9% at n_kv 32768 (8-9 of 8-10
+   rounds), +16-20% at 131072 (5-6 of 6), +8% at 4096, +11% with 256-token pages;
+   1 thread +18% (8 of 8). No better: 8 or 24 KiB on, three lines, K's prefetch with
+   hint T0, kicks continued into the next tile (slower with 16-token pages), kicks on
+   V's pages (P V reads V head by head, not in address order), kicks for f32's larger
+   tiles. A plain read of memory behaves alike: one line per page kicked 1-2 pages
+   ahead took a 2-thread stream with the step's FMAs per byte from 65 to 73-75 GB/s,
+   beside a read pass of 65 (prefetching every line instead: 53-60). */
 #define LCX__ATTN_KICK 16384
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 /* rows (query tokens x group heads) per prefill item, and the fewest when items are
@@ -2963,6 +2964,8 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
      threads (9 to 16 of 16 rounds in four comparisons at n_kv 32768, 8 of 8 at
      131072), 8-10% with 1; f32 d 64: 3-7%. With larger tiles two heads ahead was
      slower: f16 d 64 by 10%, f32 d 128 by 2%.
+   - In a small tile whose K rows form one span, each block of 4 keys also kicks the
+     K page 16 KiB on (LCX__ATTN_KICK).
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
    time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk, int R,
