@@ -1936,6 +1936,16 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    ahead took a 2-thread stream with the step's FMAs per byte from 65 to 73-75 GB/s,
    beside a read pass of 65 (prefetching every line instead: 53-60). */
 #define LCX__ATTN_KICK 16384
+/* f32 K (a token row of 8 heads x 128 is a whole 4 KiB page): K prefetched as in a small
+   tile whatever the tile's size (in address order, a share per step), one block of 4 keys
+   ahead and into L1 (hint T0), with kicks 32 KiB on that continue into the next tile. On
+   the Zen 5 VM (calls alternating, 32/8 heads, 2 threads): d 128 n_kv 32768 +9% (8 of 8),
+   131072 +9% (6 of 6), 256-token pages +7% (8 of 8), 1 thread +6% (8 of 8), d 64 +4% (6 of
+   8), 16-token pages equal. Hint T1 in its place -9%; 8 keys ahead or kicks within the
+   tile only, 4-5% less; the logits alone, 8 keys ahead, +12%. P V was not helped the same
+   way (bench/NOTES.md). */
+#define LCX__ATTN_KAHEAD_F32 4
+#define LCX__ATTN_KICK_F32 32768
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 /* rows (query tokens x group heads) per prefill item, and the fewest when items are
    scarce (lcx__attn_shape) */
@@ -2363,6 +2373,13 @@ LCX__ATTN_FI void lcx__attn_pf_bytes(const void *p, size_t n) {
     for (off = 0; off < n; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T1);
 }
 /* the 4 lines of 256 bytes from p */
+/* Prefetch (hint T1) the line at byte off of a tile's span cur (end bytes), or, past its
+   end, at off - end in the next tile's span nxt (nend bytes; NULL: none). */
+LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const char *nxt,
+                                 size_t nend) {
+    if (off < end) _mm_prefetch(cur + off, _MM_HINT_T1);
+    else if (nxt && off - end < nend) _mm_prefetch(nxt + off - end, _MM_HINT_T1);
+}
 #define LCX__ATTN_PF4(p)                                                         \
     do {                                                                         \
         const char *pf4_ = (p);                                                  \
@@ -2572,11 +2589,12 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
         const char *b2 = (const char *)(j0 + 2 < n ? krow[j0 + 2] : krow[j0]);
         const char *b3 = (const char *)(j0 + 3 < n ? krow[j0 + 3] : krow[j0]);
         if (kcur) {
-            /* the page kick: see LCX__ATTN_KICK */
+            /* the page kick: see LCX__ATTN_KICK and LCX__ATTN_KICK_F32 */
             const size_t rowb = (size_t)nk * koff, end = (size_t)n * rowb;
-            const size_t off = (size_t)j0 * rowb + LCX__ATTN_KICK;
-            if (off < end) _mm_prefetch(kcur + off, _MM_HINT_T1);
-            if (off + 4096 < end) _mm_prefetch(kcur + off + 4096, _MM_HINT_T1);
+            const size_t off = (size_t)j0 * rowb + (kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK);
+            const char *nxt = kt == LCX_F32 ? kspan : NULL;
+            lcx__attn_kick(kcur, off, end, nxt, (size_t)nn * rowb);
+            lcx__attn_kick(kcur, off + 4096, end, nxt, (size_t)nn * rowb);
         }
         for (h = 0; h < nk; h++) {
             const float *qsec = scr + (size_t)h * sec + qoff;
@@ -2587,14 +2605,18 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
                next tile's: LCX__ATTN_KAHEAD keys on (ahead), else one tile on. This
                step's share of it: in address order when those rows form a span, else
                this head's part of each row. */
-            const int ja = ahead ? j0 + LCX__ATTN_KAHEAD : j0 + n;
+            const int ja = ahead ? j0 + (kt == LCX_F32 ? LCX__ATTN_KAHEAD_F32 : LCX__ATTN_KAHEAD)
+                                 : j0 + n;
             const int in_next = ja >= n, jb = in_next ? ja - n : ja, nb = in_next ? nn : n;
             const void *const *pr = in_next ? nkrow : krow;
             const char *ps = in_next ? kspan : kcur;
             if (jb + 4 <= nb && ps) {
                 const char *p0 = ps + ((size_t)jb * (size_t)nk + 4 * (size_t)h) * koff;
                 size_t off;
-                for (off = 0; off < 4 * koff; off += 256) LCX__ATTN_PF4(p0 + off);
+                if (kt == LCX_F32) /* into L1: see LCX__ATTN_KAHEAD_F32 */
+                    for (off = 0; off < 4 * koff; off += 64) _mm_prefetch(p0 + off, _MM_HINT_T0);
+                else
+                    for (off = 0; off < 4 * koff; off += 256) LCX__ATTN_PF4(p0 + off);
             } else if (jb + 4 <= nb && kbytes % 256 == 0) {
                 /* straight-line, 4 lines of each of the 4 rows per step (nested
                    loops here cost more than the prefetches) */
@@ -2954,18 +2976,19 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
    - K of a small tile (K and V of 64 keys in at most 256 KiB, K rows of whole 256-byte
      steps), LCX__ATTN_KAHEAD keys ahead, in this tile then the next; when those rows
      form one span (lcx__attn_span), in address order, a share per step (f16, 8 KV
-     heads, d 128: 4-12% faster than row by row, one thread). Other K: one tile
-     ahead, row by row (for larger tiles both measured slower: f16 with 16 KV heads
-     or f32 with 8 by 10-18%, as lines wait longer in L2 and two tiles no longer
-     fit).
+     heads, d 128: 4-12% faster than row by row, one thread). f32 K with rows of
+     whole 256-byte steps likewise in any tile, one block ahead, into L1
+     (LCX__ATTN_KAHEAD_F32). Other K: one tile ahead, row by row (for larger tiles
+     both measured slower: f16 with 16 KV heads or f32 with 8 by 10-18%, as lines wait
+     longer in L2 and two tiles no longer fit; f32 before its own distance and hint).
    - V (lcx__attn_pf_vnext) two heads ahead with a small tile, else one. Against one
      head and K 16 keys ahead, on the 2-core Zen 5, calls alternating in one process
      (n_kv 32768-131072 from memory): f16, 8 KV heads, d 128: 2-12% faster with 2
      threads (9 to 16 of 16 rounds in four comparisons at n_kv 32768, 8 of 8 at
      131072), 8-10% with 1; f32 d 64: 3-7%. With larger tiles two heads ahead was
      slower: f16 d 64 by 10%, f32 d 128 by 2%.
-   - In a small tile whose K rows form one span, each block of 4 keys also kicks the
-     K page 16 KiB on (LCX__ATTN_KICK).
+   - When K's rows form one span and are prefetched as above, each block of 4 keys also
+     kicks the K page 16 KiB on (LCX__ATTN_KICK; f32: LCX__ATTN_KICK_F32).
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
    time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk, int R,
@@ -2982,12 +3005,14 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
        (K and V) with K rows of whole 256-byte steps (d 64, 128, 256 f32; 128, 256 f16) */
     const int ahead = (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10) &&
                       kbytes % 256 == 0;
-    const char *kspan = ahead ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
-    const char *kcur = ahead ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
+    /* K prefetched as in a small tile: small tiles, and f32 K (LCX__ATTN_KAHEAD_F32) */
+    const int kahead = ahead || (kt == LCX_F32 && kbytes % 256 == 0);
+    const char *kspan = kahead ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
+    const char *kcur = kahead ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
     lcx__attn_scr sc;
     int h, j;
-    if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead);
-    else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, ahead, kt, dc);
+    if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, kahead);
+    else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, kahead, kt, dc);
     for (h = 0; h < nk; h++) {
         lcx__attn_pf pf;
         lcx__attn_pf_vnext(&pf, h, nk, ahead ? 2 : 1, vrow, t->n, nvrow, nn, voff);
