@@ -1931,8 +1931,8 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    rounds), +16-20% at 131072 (5-6 of 6), +8% at 4096, +11% with 256-token pages;
    1 thread +18% (8 of 8). No better: 8 or 24 KiB on, three lines, K's prefetch with
    hint T0, kicks continued into the next tile (slower with 16-token pages), kicks on
-   V's pages (P V reads V head by head, not in address order), kicks for f32's larger
-   tiles. A plain read of memory behaves alike: one line per page kicked 1-2 pages
+   V's pages (P V reads V head by head, not in address order), kicks alone for f32's
+   larger tiles (what helped f32: LCX__ATTN_KAHEAD_F32). A plain read of memory behaves alike: one line per page kicked 1-2 pages
    ahead took a 2-thread stream with the step's FMAs per byte from 65 to 73-75 GB/s,
    beside a read pass of 65 (prefetching every line instead: 53-60). */
 #define LCX__ATTN_KICK 16384
@@ -2372,7 +2372,6 @@ LCX__ATTN_FI void lcx__attn_pf_bytes(const void *p, size_t n) {
     size_t off;
     for (off = 0; off < n; off += 64) _mm_prefetch((const char *)p + off, _MM_HINT_T1);
 }
-/* the 4 lines of 256 bytes from p */
 /* Prefetch (hint T1) the line at byte off of a tile's span cur (end bytes), or, past its
    end, at off - end in the next tile's span nxt (nend bytes; NULL: none). */
 LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const char *nxt,
@@ -2380,6 +2379,7 @@ LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const 
     if (off < end) _mm_prefetch(cur + off, _MM_HINT_T1);
     else if (nxt && off - end < nend) _mm_prefetch(nxt + off - end, _MM_HINT_T1);
 }
+/* the 4 lines of 256 bytes from p */
 #define LCX__ATTN_PF4(p)                                                         \
     do {                                                                         \
         const char *pf4_ = (p);                                                  \
@@ -2591,7 +2591,8 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
         if (kcur) {
             /* the page kick: see LCX__ATTN_KICK and LCX__ATTN_KICK_F32 */
             const size_t rowb = (size_t)nk * koff, end = (size_t)n * rowb;
-            const size_t off = (size_t)j0 * rowb + (kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK);
+            const size_t off =
+                (size_t)j0 * rowb + (kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK);
             const char *nxt = kt == LCX_F32 ? kspan : NULL;
             lcx__attn_kick(kcur, off, end, nxt, (size_t)nn * rowb);
             lcx__attn_kick(kcur, off + 4096, end, nxt, (size_t)nn * rowb);
@@ -2602,7 +2603,8 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
             const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
             /* Prefetch the block of 4 keys at ja, counting this tile's keys then the
-               next tile's: LCX__ATTN_KAHEAD keys on (ahead), else one tile on. This
+               next tile's: LCX__ATTN_KAHEAD keys on (ahead; f32 LCX__ATTN_KAHEAD_F32),
+               else one tile on. This
                step's share of it: in address order when those rows form a span, else
                this head's part of each row. */
             const int ja = ahead ? j0 + (kt == LCX_F32 ? LCX__ATTN_KAHEAD_F32 : LCX__ATTN_KAHEAD)
@@ -3011,7 +3013,8 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     const char *kcur = kahead ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
     lcx__attn_scr sc;
     int h, j;
-    if (kt < 0) lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, kahead);
+    if (kt < 0)
+        lcx__attn_scores_multi_avx512(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, kahead);
     else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, kahead, kt, dc);
     for (h = 0; h < nk; h++) {
         lcx__attn_pf pf;
