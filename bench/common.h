@@ -133,6 +133,13 @@ static volatile float lcxb_sink;
    under-stated the machine's limit: the decode, which kicks its pages, measured up to
    118% of it. */
 #define LCXB_KICK 16384
+#if defined(__AVX512F__) || defined(__AVX2__)
+/* The kick of lcxb_read_pass for element i of a thread's part [lo, hi) of a. */
+static inline void lcxb_read_kick(const float *a, size_t i, size_t lo, size_t hi) {
+    if (((i - lo) & 1023) == 0 && i + LCXB_KICK / sizeof(float) < hi)
+        _mm_prefetch((const char *)(a + i + LCXB_KICK / sizeof(float)), _MM_HINT_T1);
+}
+#endif
 static inline double lcxb_read_pass(const float *a, size_t n, int n_threads) {
     (void)n_threads; /* unused without OpenMP */
     double t0 = lcxb_now();
@@ -149,8 +156,7 @@ LCXB_OMP(parallel num_threads(n_threads) reduction(+ : total))
         __m512 s0 = _mm512_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
         size_t i = lo;
         for (; i + 64 <= hi; i += 64) {
-            if (((i - lo) & 1023) == 0 && i + LCXB_KICK / sizeof(float) < hi)
-                _mm_prefetch((const char *)(a + i + LCXB_KICK / sizeof(float)), _MM_HINT_T1);
+            lcxb_read_kick(a, i, lo, hi);
             s0 = _mm512_add_ps(s0, _mm512_loadu_ps(a + i));
             s1 = _mm512_add_ps(s1, _mm512_loadu_ps(a + i + 16));
             s2 = _mm512_add_ps(s2, _mm512_loadu_ps(a + i + 32));
@@ -162,8 +168,7 @@ LCXB_OMP(parallel num_threads(n_threads) reduction(+ : total))
         __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
         size_t i = lo;
         for (; i + 32 <= hi; i += 32) {
-            if (((i - lo) & 1023) == 0 && i + LCXB_KICK / sizeof(float) < hi)
-                _mm_prefetch((const char *)(a + i + LCXB_KICK / sizeof(float)), _MM_HINT_T1);
+            lcxb_read_kick(a, i, lo, hi);
             s0 = _mm256_add_ps(s0, _mm256_loadu_ps(a + i));
             s1 = _mm256_add_ps(s1, _mm256_loadu_ps(a + i + 8));
             s2 = _mm256_add_ps(s2, _mm256_loadu_ps(a + i + 16));

@@ -1922,19 +1922,20 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
 #define LCX__ATTN_TK 64          /* keys per tile */
 #define LCX__ATTN_KAHEAD 8       /* decode, small tiles: K prefetched this many keys ahead */
 /* Decode, small tiles whose K rows form one span (a [token][head][dim] cache): at each
-   block of 4 keys of the logits, one line of K prefetched this many bytes on, and one
-   a 4 KiB page further, within the tile (the "page kick"). The hardware's streaming
+   block of 4 keys of the logits, one line of K prefetched this many bytes on, and one a
+   4 KiB page further, within the tile (the "page kick"). The hardware's streaming
    prefetcher does not cross 4 KiB pages, so each new page of the stream would start
    with a demand miss and a slow ramp; touching its first line early starts it before
    the loads arrive. Measured on the 2-core Zen 5 VM (f16, 32/8 heads, d 128, calls
    alternating in one process, bench/ab): 2 threads +7-9% at n_kv 32768 (8-9 of 8-10
-   rounds), +16-20% at 131072 (5-6 of 6), +8% at 4096, +11% with 256-token pages;
-   1 thread +18% (8 of 8). No better: 8 or 24 KiB on, three lines, K's prefetch with
-   hint T0, kicks continued into the next tile (slower with 16-token pages), kicks on
-   V's pages (P V reads V head by head, not in address order), kicks alone for f32's
-   larger tiles (what helped f32: LCX__ATTN_KAHEAD_F32). A plain read of memory behaves alike: one line per page kicked 1-2 pages
-   ahead took a 2-thread stream with the step's FMAs per byte from 65 to 73-75 GB/s,
-   beside a read pass of 65 (prefetching every line instead: 53-60). */
+   rounds), +16-20% at 131072 (5-6 of 6), +8% at 4096, +11% with 256-token pages; 1
+   thread +18% (8 of 8). No better: 8 or 24 KiB on, three lines, K's prefetch with hint
+   T0, kicks continued into the next tile (slower with 16-token pages), kicks on V's
+   pages (P V reads V head by head, not in address order), kicks alone for f32's larger
+   tiles (what helped f32: LCX__ATTN_KAHEAD_F32). A plain read of memory behaves alike:
+   one line per page kicked 1-2 pages ahead took a 2-thread stream with the step's FMAs
+   per byte from 65 to 73-75 GB/s, beside a read pass of 65 (prefetching every line
+   instead: 53-60). */
 #define LCX__ATTN_KICK 16384
 /* f32 K (a token row of 8 heads x 128 is a whole 4 KiB page): K prefetched as in a small
    tile whatever the tile's size (in address order, a share per step), one block of 4 keys
@@ -2577,6 +2578,10 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
     const __mmask16 tm = (__mmask16)((1u << (d % 16)) - 1u);
     const size_t es = (size_t)(kt == LCX_F32 ? 4 : 2), koff = (size_t)a->khs * es;
     const size_t kbytes = (size_t)d * es, sec = a->sec_floats;
+    /* f32 K: its own distance, hint and kick (LCX__ATTN_KAHEAD_F32) */
+    const int kah = kt == LCX_F32 ? LCX__ATTN_KAHEAD_F32 : LCX__ATTN_KAHEAD;
+    const size_t kick = kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK;
+    const char *kick_next = kt == LCX_F32 ? kspan : NULL;
     lcx__attn_scr s0;
     size_t qoff, soff;
     int j0, jj, h, r0;
@@ -2591,11 +2596,9 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
         if (kcur) {
             /* the page kick: see LCX__ATTN_KICK and LCX__ATTN_KICK_F32 */
             const size_t rowb = (size_t)nk * koff, end = (size_t)n * rowb;
-            const size_t off =
-                (size_t)j0 * rowb + (kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK);
-            const char *nxt = kt == LCX_F32 ? kspan : NULL;
-            lcx__attn_kick(kcur, off, end, nxt, (size_t)nn * rowb);
-            lcx__attn_kick(kcur, off + 4096, end, nxt, (size_t)nn * rowb);
+            const size_t off = (size_t)j0 * rowb + kick;
+            lcx__attn_kick(kcur, off, end, kick_next, (size_t)nn * rowb);
+            lcx__attn_kick(kcur, off + 4096, end, kick_next, (size_t)nn * rowb);
         }
         for (h = 0; h < nk; h++) {
             const float *qsec = scr + (size_t)h * sec + qoff;
@@ -2603,12 +2606,10 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             const void *k0 = b0 + (size_t)h * koff, *k1 = b1 + (size_t)h * koff;
             const void *k2 = b2 + (size_t)h * koff, *k3 = b3 + (size_t)h * koff;
             /* Prefetch the block of 4 keys at ja, counting this tile's keys then the
-               next tile's: LCX__ATTN_KAHEAD keys on (ahead; f32 LCX__ATTN_KAHEAD_F32),
-               else one tile on. This
-               step's share of it: in address order when those rows form a span, else
-               this head's part of each row. */
-            const int ja = ahead ? j0 + (kt == LCX_F32 ? LCX__ATTN_KAHEAD_F32 : LCX__ATTN_KAHEAD)
-                                 : j0 + n;
+               next tile's: kah keys on (ahead), else one tile on. This step's share of
+               it: in address order when those rows form a span, else this head's part
+               of each row. */
+            const int ja = ahead ? j0 + kah : j0 + n;
             const int in_next = ja >= n, jb = in_next ? ja - n : ja, nb = in_next ? nn : n;
             const void *const *pr = in_next ? nkrow : krow;
             const char *ps = in_next ? kspan : kcur;
@@ -3008,7 +3009,7 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     const int ahead = (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10) &&
                       kbytes % 256 == 0;
     /* K prefetched as in a small tile: small tiles, and f32 K (LCX__ATTN_KAHEAD_F32) */
-    const int kahead = ahead || (kt == LCX_F32 && kbytes % 256 == 0);
+    const int kahead = ahead || (kt == LCX_F32 && kbytes % 256 == 0); /* ahead, or f32 K */
     const char *kspan = kahead ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
     const char *kcur = kahead ? lcx__attn_span(krow, t->n, nk, kbytes, koff) : NULL;
     lcx__attn_scr sc;
