@@ -447,6 +447,16 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  *     s = softcap * tanh(s / softcap)           when softcap > 0 (Gemma 2)
  *     s = s + slope_h * (kp - qp)               when alibi_slopes (ALiBi)
  *     the pair is dropped when causal and kp > qp
+ * ALiBi's bias is large when the keys sit far from the query (a query a million
+ * positions past its keys, keys thousands of positions ahead of a non-causal query),
+ * and a float logit near 3000 is only good to 2.4e-4. The softmax does not change when
+ * a row's logits all move by one amount, so the kernel measures the bias from the
+ * visible key nearest the query on the side the slope favours (the largest visible
+ * position for slope >= 0, the smallest for slope < 0) and adds the difference back,
+ * in double, to the sink and lse: the keys that carry weight keep full float accuracy.
+ * This holds for any ascending key positions (the usual cache). For causal ALiBi over
+ * positions that do not ascend, the origin is min(qp, largest position), and a gap
+ * below qp with no visible key costs accuracy in proportion to slope * gap.
  * A learned sink logit (sinks[h], gpt-oss) is used as given: it joins the softmax
  * denominator and carries no value. lse is the log of the whole denominator, the sink
  * included, so out = sum_j exp(s_j - lse) v_j. A row with no visible key gives out = 0
@@ -1974,6 +1984,9 @@ typedef struct lcx__attn {
     float *out;
     int64_t out_stride, out_hs;
     float *lse;
+    float *kp_lse; /* key_probs: each row's lse relative to its ALiBi origin (workspace) */
+    int64_t kmin, kmax; /* ALiBi: smallest and largest key position, ... */
+    int ksorted;        /* ... and whether positions ascend (lcx__attn_kref) */
     /* plan */
     int decode, nt, splits, rmax;
     int64_t bq, n_qb;
@@ -1996,6 +2009,46 @@ LCX__INLINE int64_t lcx__attn_qpos(const lcx__attn *a, int64_t i) {
 }
 LCX__INLINE int64_t lcx__attn_kpos(const lcx__attn *a, int64_t j) {
     return a->k_pos ? a->k_pos[j] : j;
+}
+
+/* ALiBi: the position a row's biases are measured from (see the header's logits
+   comment): the visible key nearest the query on the side the slope favours, qp when
+   no key is visible. kmin, kmax and ksorted are the call's (lcx__attn_kscan). */
+LCX__STATIC int64_t lcx__attn_kref(const lcx__attn *a, int64_t qp, float slope) {
+    int64_t lo, hi;
+    if (a->n_kv == 0) return qp;
+    if (slope < 0) return !a->causal || a->kmin <= qp ? a->kmin : qp;
+    if (!a->causal || a->kmax <= qp) return a->kmax;
+    if (a->kmin > qp || !a->k_pos || !a->ksorted) return qp; /* none visible; 0..n-1; */
+    lo = 0;                                                   /* unsorted (inexact) */
+    hi = a->n_kv - 1; /* k_pos[lo] <= qp < k_pos[hi]: the last position <= qp */
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (a->k_pos[mid] <= qp) lo = mid;
+        else hi = mid;
+    }
+    return a->k_pos[lo];
+}
+/* The amount the kernel's logits of (query position qp, head h) sit below the
+   documented ones: slope_h * (kref - qp), in double; 0 without ALiBi. */
+LCX__STATIC double lcx__attn_shift(const lcx__attn *a, int h, int64_t qp) {
+    if (!a->alibi) return 0.0;
+    return (double)a->alibi[h] * (double)(lcx__attn_kref(a, qp, a->alibi[h]) - qp);
+}
+/* kmin, kmax, ksorted for lcx__attn_kref (ALiBi only: a pass over explicit positions) */
+LCX__STATIC void lcx__attn_kscan(lcx__attn *a) {
+    int64_t j;
+    a->kmin = 0;
+    a->kmax = a->n_kv - 1;
+    a->ksorted = 1;
+    if (!a->alibi || !a->k_pos || a->n_kv == 0) return;
+    a->kmin = a->kmax = a->k_pos[0];
+    for (j = 1; j < a->n_kv; j++) {
+        int64_t p = a->k_pos[j];
+        if (p < a->k_pos[j - 1]) a->ksorted = 0;
+        if (p < a->kmin) a->kmin = p;
+        if (p > a->kmax) a->kmax = p;
+    }
 }
 
 /* Rows at i*s1 + j*s2 (i < n1, j < n2), each len elements: disjoint, and the whole
@@ -2198,6 +2251,7 @@ typedef struct lcx__attn_scr {
     float *kt;     /* [dp][TK] transposed key tile (prefill, AVX-512) */
     float *vc;     /* [TK][dvp] value tile widened to float (prefill, f16/bf16 V) */
     int64_t *qpos; /* [rmax] */
+    int64_t *kref; /* [rmax] ALiBi: where each row's biases are measured from */
 } lcx__attn_scr;
 
 LCX__STATIC size_t lcx__attn_scr_layout(const lcx__attn *a, float *base, lcx__attn_scr *s) {
@@ -2218,6 +2272,7 @@ LCX__STATIC size_t lcx__attn_scr_layout(const lcx__attn *a, float *base, lcx__at
     LCX__ATTN_TAKE(kt, float, a->decode ? 0 : dp * LCX__ATTN_TK);
     LCX__ATTN_TAKE(vc, float, a->decode ? 0 : LCX__ATTN_TK * dvp);
     LCX__ATTN_TAKE(qpos, int64_t, 2 * R);
+    LCX__ATTN_TAKE(kref, int64_t, 2 * R);
 #undef LCX__ATTN_TAKE
     return off;
 }
@@ -2280,7 +2335,7 @@ LCX__STATIC void lcx__attn_logits_ref(const lcx__attn *a, const lcx__attn_scr *s
         for (j = 0; j < n; j++) {
             float x = a->scale * s[j];
             if (a->softcap > 0) x = a->softcap * tanhf(x / a->softcap);
-            if (a->alibi) x += sc->slope[r] * (float)(kpos[j] - sc->qpos[r]);
+            if (a->alibi) x += sc->slope[r] * (float)(kpos[j] - sc->kref[r]);
             if (partial && kpos[j] > sc->qpos[r]) x = -INFINITY;
             s[j] = x;
         }
@@ -2392,7 +2447,7 @@ LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const 
 #endif
 
 /* Float offsets of the tile's key positions from its first one (for ALiBi):
-   diff(j, r) = kf[j] + (kpos[0] - qpos[r]), exact while both are below 2^24. */
+   diff(j, r) = kf[j] + (kpos[0] - kref[r]), exact while both are below 2^24. */
 LCX__STATIC void lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
     int j;
     for (j = 0; j < n; j++) kf[j] = (float)(kpos[j] - kpos[0]);
@@ -2815,7 +2870,7 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
             if (a->softcap > 0) x[v] = lcx__attn_softcap16(x[v], a->softcap);
             if (a->alibi) {
                 __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kf + 16 * v),
-                                           _mm512_set1_ps((float)(kpos[0] - sc->qpos[r])));
+                                           _mm512_set1_ps((float)(kpos[0] - sc->kref[r])));
                 x[v] = _mm512_fmadd_ps(_mm512_set1_ps(sc->slope[r]), rel, x[v]);
             }
             if (partial) {
@@ -3199,7 +3254,7 @@ LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *
             if (a->softcap > 0) x[v] = lcx__attn_softcap8(x[v], a->softcap);
             if (a->alibi) {
                 __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kf + 8 * v),
-                                           _mm256_set1_ps((float)(kpos[0] - sc->qpos[r])));
+                                           _mm256_set1_ps((float)(kpos[0] - sc->kref[r])));
                 x[v] = _mm256_fmadd_ps(_mm256_set1_ps(sc->slope[r]), rel, x[v]);
             }
             if (partial) ok = _mm256_and_ps(ok, lcx__attn_kvis8(kpos + 8 * v, sc->qpos[r]));
@@ -3520,6 +3575,7 @@ LCX__STATIC int lcx__attn_rows_init(const lcx__attn *a, const lcx__attn_scr *sc,
             memset(sc->o + (size_t)r * dvp, 0, dvp * sizeof(float));
             sc->qpos[r] = p;
             sc->slope[r] = a->alibi ? a->alibi[h] : 0.0f;
+            sc->kref[r] = a->alibi ? lcx__attn_kref(a, p, a->alibi[h]) : p;
             sc->m[r] = -INFINITY;
             sc->l[r] = 0.0f;
             sc->alpha[r] = 1.0f;
@@ -3530,20 +3586,42 @@ LCX__STATIC int lcx__attn_rows_init(const lcx__attn *a, const lcx__attn_scr *sc,
     return r;
 }
 
-/* Final row: fold the sink in, normalise, write out and lse. */
+/* Final row: fold the sink in, normalise, write out and lse. m and l are relative to
+   the row's ALiBi origin: the logits sit c = lcx__attn_shift below the documented ones
+   (0 without ALiBi), so with c != 0 the sink and the row meet in double. kp_lse gets
+   the row's lse relative to that origin, lse the documented one. */
 LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, const float *o,
                                       float m, float l) {
     float *dst = a->out + tq * a->out_stride + (int64_t)h * a->out_hs, f = 0.0f, ls;
-    float M = m, tot = 0.0f;
+    const double c = lcx__attn_shift(a, h, lcx__attn_qpos(a, tq));
     int i;
-    if (a->sinks && a->sinks[h] > M) M = a->sinks[h];
-    if (M == -INFINITY) {
-        ls = -INFINITY;
+    if (c == 0.0) {
+        float M = m, tot = 0.0f;
+        if (a->sinks && a->sinks[h] > M) M = a->sinks[h];
+        if (M == -INFINITY) {
+            ls = -INFINITY;
+        } else {
+            if (m != -INFINITY) tot = l * expf(m - M);
+            if (a->sinks && a->sinks[h] != -INFINITY) tot += expf(a->sinks[h] - M);
+            if (m != -INFINITY && tot > 0) f = expf(m - M) / tot;
+            ls = M + logf(tot);
+        }
+        if (a->kp_lse) a->kp_lse[tq * a->nh + h] = ls;
     } else {
-        if (m != -INFINITY) tot = l * expf(m - M);
-        if (a->sinks && a->sinks[h] != -INFINITY) tot += expf(a->sinks[h] - M);
-        if (m != -INFINITY && tot > 0) f = expf(m - M) / tot;
-        ls = M + logf(tot);
+        const double mr = m == -INFINITY ? -INFINITY : (double)m + c;
+        const double sk = a->sinks ? (double)a->sinks[h] : -INFINITY;
+        const double M = mr > sk ? mr : sk;
+        double tot = 0.0;
+        if (M == -INFINITY) {
+            ls = -INFINITY;
+        } else {
+            if (mr != -INFINITY) tot = (double)l * exp(mr - M);
+            if (sk != -INFINITY) tot += exp(sk - M);
+            if (mr != -INFINITY && tot > 0) f = (float)(exp(mr - M) / tot);
+            ls = (float)(M + log(tot));
+        }
+        if (a->kp_lse)
+            a->kp_lse[tq * a->nh + h] = M == -INFINITY ? -INFINITY : (float)(M + log(tot) - c);
     }
     for (i = 0; i < a->dv; i++) dst[i] = o ? o[i] * f : 0.0f;
     if (a->lse) a->lse[tq * a->nh + h] = ls;
@@ -3688,7 +3766,7 @@ LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int
             for (r = 0; r < R; r++) {
                 int64_t tq = qa + r / a->group;
                 int h = kvh * a->group + r % a->group;
-                float ls = a->lse[tq * a->nh + h];
+                float ls = a->kp_lse[tq * a->nh + h]; /* in the rows' logits' terms */
                 if (ls == -INFINITY) continue;
                 lcx__attn_kp_row(simd, sc.s + (size_t)r * LCX__ATTN_TK, ls, t.n, col);
             }
@@ -3781,7 +3859,7 @@ LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *
             return 0;
         part = lcx__attn_r16(part);
     }
-    if (a->key_probs && !a->lse) {
+    if (a->key_probs && (!a->lse || a->alibi)) { /* kp_lse (lcx__attention_impl) */
         if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * 4, &fixed)) return 0;
         fixed = lcx__attn_r16(fixed) + 64;
     }
@@ -3881,6 +3959,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     int64_t n_jobs, job;
     st = lcx__attn_resolve(&a, desc, n_q, kv, 1, q, q_stride, q_pos, out, out_stride, lse);
     if (st != LCX_OK) return st;
+    lcx__attn_kscan(&a);
     if (!lcx__simd_compiled(simd)) simd = LCX__SIMD_SCALAR;
     if (n_q == 0) return LCX_OK;
     if (a.n_kv == 0) {
@@ -3911,9 +3990,13 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     }
     a.splits = s;
     a.nt = nt;
-    if (a.key_probs && !a.lse) {
-        a.lse = (float *)(void *)base;
+    /* key_probs reads each row's lse in its logits' terms: the caller's lse when they
+       are the documented ones, else a temporary */
+    if (a.key_probs && (!a.lse || a.alibi)) {
+        a.kp_lse = (float *)(void *)base;
         base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * 4) + 64;
+    } else if (a.key_probs) {
+        a.kp_lse = a.lse;
     }
     if (s > 1) {
         part = (float *)(void *)base;

@@ -431,6 +431,50 @@ static void test_extreme_logits_are_finite_and_correct(void) {
     }
 }
 
+/* ALiBi where every visible key is far from the query: the biases are large (thousands
+   to millions), but the keys that matter differ by small amounts, and the result must be
+   as accurate as without the bias (the kernel measures bias from the nearest visible key,
+   not from the query) */
+static void test_alibi_far_from_the_query_keeps_accuracy(void) {
+    static const int64_t nkvs[] = {4097, 300};
+    static const int64_t nqs[] = {1, 5, 70};
+    for (int k = 0; k < 12; k++) {
+        acase c = base_case();
+        adata D;
+        int mode = k % 4;
+        int64_t lo, hi;
+        c.seed = 300 + (uint64_t)k;
+        c.n_kv = nkvs[k % 2];
+        c.n_q = nqs[k % 3];
+        c.nh = 16; c.nkv = 2; c.nt = 1 + k % 2; c.d = c.dv = k % 3 ? 128 : 64;
+        c.kt = c.vt = k % 3;
+        c.alibi = 1; c.qpos_mode = 1;
+        c.causal = mode == 1;
+        c.kpos_mode = k >= 4 && !c.causal ? 3 : 1; /* shuffled positions, not causal */
+        c.sinks = k >= 8;
+        build(&D, &c);
+        lo = hi = D.kpos[0];
+        for (int64_t j = 1; j < c.n_kv; j++) {
+            lo = D.kpos[j] < lo ? D.kpos[j] : lo;
+            hi = D.kpos[j] > hi ? D.kpos[j] : hi;
+        }
+        for (int64_t t = 0; t < c.n_q; t++) {
+            if (mode == 0) D.qpos[t] = lo - t;                      /* keys ahead */
+            else if (mode == 1) D.qpos[t] = hi + 1000000 + t;       /* causal, far behind */
+            else if (mode == 2) D.qpos[t] = lo - 3000000 - t;       /* far ahead */
+            else D.qpos[t] = hi + 2000 + t;                         /* all behind */
+        }
+        if (mode == 2)
+            for (int h = 0; h < c.nh; h++) D.slopes[h] = -D.slopes[h]; /* the lowest position leads */
+        if (c.sinks)
+            for (int h = 0; h < c.nh; h++) D.sinks[h] = (float)(h % 3) - 1.0f;
+        reference(&D);
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+            if (lcx__simd_compiled(simd)) run_and_check(&D, simd, "alibi far from the query");
+        destroy(&D);
+    }
+}
+
 static void test_empty_and_fully_masked_rows(void) {
     for (int sinks = 0; sinks < 2; sinks++) {
         acase c = base_case();
@@ -673,15 +717,21 @@ static void test_workspace_for_long_cache_serves_shorter(void) {
 }
 
 static void test_key_probs_match_reference(void) {
-    int n = lcx_test_quick() ? 2 : 6;
-    for (int k = 0; k < n; k++) {
+    /* cases 6 and 7: ALiBi with the query far from its keys (causal, a million positions
+       on; non-causal, keys ahead, with the caller's lse), so that the lse the pass
+       divides by must be the row's own, not the documented one rounded to float */
+    for (int k = 0; k < 8; k++) {
         acase c = base_case();
         adata D;
-        float *kp;
+        float *kp, lse[8 * 40];
+        if (lcx_test_quick() && k >= 2 && k < 6) continue;
         c.seed = 300 + (uint64_t)k;
-        c.n_q = k % 2 ? 3 : 40; c.n_kv = 700 + 100 * k; c.nh = 8; c.nkv = 2; c.causal = 1;
-        c.sinks = k & 1; c.alibi = k == 2; c.kt = c.vt = k % 3; c.nt = 2; c.qmul = 4;
+        c.n_q = k % 2 ? 3 : 40; c.n_kv = 700 + 100 * k; c.nh = 8; c.nkv = 2; c.causal = k != 7;
+        c.sinks = k & 1; c.alibi = k == 2 || k >= 6; c.kt = c.vt = k % 3; c.nt = 2; c.qmul = 4;
+        c.kpos_mode = c.qpos_mode = k >= 6;
         build(&D, &c);
+        for (int64_t t = 0; k >= 6 && t < c.n_q; t++)
+            D.qpos[t] = k == 6 ? D.kpos[c.n_kv - 1] + 1000000 + t : D.kpos[0] - 5 - t;
         reference(&D);
         kp = (float *)malloc(sizeof(float) * (size_t)(c.nkv * c.n_kv));
         for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
@@ -693,7 +743,7 @@ static void test_key_probs_match_reference(void) {
             D.desc.key_probs = kp;
             lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wb);
             work = malloc(wb);
-            CHECK(lcx__attention_impl(simd, &D.desc, D.q, c.n_q, D.q_stride, D.qpos, &D.view, D.out, D.out_stride, NULL, work, wb) == LCX_OK);
+            CHECK(lcx__attention_impl(simd, &D.desc, D.q, c.n_q, D.q_stride, D.qpos, &D.view, D.out, D.out_stride, k == 7 ? lse : NULL, work, wb) == LCX_OK);
             D.desc.key_probs = NULL;
             /* reference: probabilities recomputed from the reference lse */
             {
@@ -708,7 +758,7 @@ static void test_key_probs_match_reference(void) {
                                 int h = kvh * G + g;
                                 int64_t qp = ref_qpos(&D, t), kpp = ref_kpos(&D, j);
                                 double x = 0;
-                                if (kpp > qp) continue;
+                                if (c.causal && kpp > qp) continue;
                                 for (int i = 0; i < c.d; i++) x += (double)D.q[t * D.q_stride + h * D.q_hs + i] * D.kd[(j * c.nkv + kvh) * c.d + i];
                                 x *= scale;
                                 if (D.slopes) x += D.slopes[h] * (double)(kpp - qp);
@@ -921,6 +971,7 @@ int main(void) {
     RUN(test_vector_exp_accuracy);
     RUN(test_validation_writes_nothing);
     RUN(test_merge_rules);
+    RUN(test_alibi_far_from_the_query_keeps_accuracy);
     RUN(test_empty_and_fully_masked_rows);
     RUN(test_extreme_logits_are_finite_and_correct);
     RUN(test_workspace_sizes);
