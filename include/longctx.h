@@ -2019,9 +2019,11 @@ LCX__STATIC int64_t lcx__attn_kref(const lcx__attn *a, int64_t qp, float slope) 
     if (a->n_kv == 0) return qp;
     if (slope < 0) return !a->causal || a->kmin <= qp ? a->kmin : qp;
     if (!a->causal || a->kmax <= qp) return a->kmax;
-    if (a->kmin > qp || !a->k_pos || !a->ksorted) return qp; /* none visible; 0..n-1; */
-    lo = 0;                                                   /* unsorted (inexact) */
-    hi = a->n_kv - 1; /* k_pos[lo] <= qp < k_pos[hi]: the last position <= qp */
+    /* qp when no key is visible, when the positions are 0..n_kv-1 (qp is one of them),
+       and when they do not ascend (inexact: see the header's logits comment) */
+    if (a->kmin > qp || !a->k_pos || !a->ksorted) return qp;
+    lo = 0; /* k_pos[lo] <= qp < k_pos[hi]: find the last position <= qp */
+    hi = a->n_kv - 1;
     while (hi - lo > 1) {
         int64_t mid = lo + (hi - lo) / 2;
         if (a->k_pos[mid] <= qp) lo = mid;
