@@ -499,9 +499,11 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
  * head), with 64 KiB between threads' scratches (cores writing near each other slow
  * each other down), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats
- * of decode partials (n_splits <= 64). It is 0 only when n_q or n_kv is 0 (then work
- * may be NULL). Given less, the kernel uses fewer splits, then fewer threads;
- * LCX_ERR_WORKSPACE only when not even one thread's scratch fits. `deterministic = 1`
+ * of decode partials (n_splits <= 64), plus, with key_probs, n_q x n_heads floats for
+ * the rows' lse (the caller's lse serves instead when given and there is no ALiBi).
+ * It is 0 only when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel
+ * uses fewer splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one
+ * thread's scratch fits. `deterministic = 1`
  * fixes the split plan as a function of n_kv and work_bytes alone, so results are
  * bit-identical for any thread count (and for any work at least the query's size).
  *
