@@ -503,9 +503,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * the rows' lse (the caller's lse serves instead when given and there is no ALiBi).
  * It is 0 only when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel
  * uses fewer splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one
- * thread's scratch fits. `deterministic = 1`
- * fixes the split plan as a function of n_kv and work_bytes alone, so results are
- * bit-identical for any thread count (and for any work at least the query's size).
+ * thread's scratch fits. `deterministic = 1` fixes the split plan as a function of
+ * n_kv and work_bytes alone, so results are bit-identical for any thread count (and
+ * for any work at least the query's size).
  *
  * A decode step (allocate the workspace once for the longest context and reuse it):
  *
