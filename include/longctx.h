@@ -454,9 +454,10 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * visible key nearest the query on the side the slope favours (the largest visible
  * position for slope >= 0, the smallest for slope < 0) and adds the difference back,
  * in double, to the sink and lse: the keys that carry weight keep full float accuracy.
- * This holds for any ascending key positions (the usual cache). For causal ALiBi over
- * positions that do not ascend, the origin is min(qp, largest position), and a gap
- * below qp with no visible key costs accuracy in proportion to slope * gap.
+ * Finding that key costs one pass over explicit key positions per call, then a binary
+ * search per query when they ascend; for causal ALiBi over positions that do not
+ * ascend (a ring-buffer cache), one more pass per query whose position lies inside
+ * their range.
  * A learned sink logit (sinks[h], gpt-oss) is used as given: it joins the softmax
  * denominator and carries no value. lse is the log of the whole denominator, the sink
  * included, so out = sum_j exp(s_j - lse) v_j. A row with no visible key gives out = 0
@@ -500,7 +501,8 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * head), with 64 KiB between threads' scratches (cores writing near each other slow
  * each other down), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats
  * of decode partials (n_splits <= 64), plus, with key_probs, n_q x n_heads floats for
- * the rows' lse (the caller's lse serves instead when given and there is no ALiBi).
+ * the rows' lse (the caller's lse serves instead when given and there is no ALiBi),
+ * plus, for causal ALiBi over explicit key positions, n_q int64 (lcx__attn_kref).
  * It is 0 only when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel
  * uses fewer splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one
  * thread's scratch fits. `deterministic = 1` fixes the split plan as a function of
@@ -1989,6 +1991,8 @@ typedef struct lcx__attn {
     float *kp_lse; /* key_probs: each row's lse relative to its ALiBi origin (workspace) */
     int64_t kmin, kmax; /* ALiBi: smallest and largest key position, ... */
     int ksorted;        /* ... and whether positions ascend (lcx__attn_kref) */
+    int64_t *kq;        /* causal ALiBi over positions that do not ascend: per query, the
+                           largest visible key position (workspace; else NULL) */
     /* plan */
     int decode, nt, splits, rmax;
     int64_t bq, n_qb;
@@ -2013,17 +2017,18 @@ LCX__INLINE int64_t lcx__attn_kpos(const lcx__attn *a, int64_t j) {
     return a->k_pos ? a->k_pos[j] : j;
 }
 
-/* ALiBi: the position a row's biases are measured from (see the header's logits
-   comment): the visible key nearest the query on the side the slope favours, qp when
-   no key is visible. kmin, kmax and ksorted are the call's (lcx__attn_kscan). */
-LCX__STATIC int64_t lcx__attn_kref(const lcx__attn *a, int64_t qp, float slope) {
+/* ALiBi: the position the biases of query tq (position qp) are measured from (see the
+   header's logits comment): the visible key nearest the query on the side the slope
+   favours, qp when no key is visible. kmin, kmax, ksorted and kq are the call's
+   (lcx__attn_kscan). */
+LCX__STATIC int64_t lcx__attn_kref(const lcx__attn *a, int64_t tq, int64_t qp, float slope) {
     int64_t lo, hi;
     if (a->n_kv == 0) return qp;
     if (slope < 0) return !a->causal || a->kmin <= qp ? a->kmin : qp;
     if (!a->causal || a->kmax <= qp) return a->kmax;
-    /* qp when no key is visible, when the positions are 0..n_kv-1 (qp is one of them),
-       and when they do not ascend (inexact: see the header's logits comment) */
-    if (a->kmin > qp || !a->k_pos || !a->ksorted) return qp;
+    /* qp when no key is visible, and when the positions are 0..n_kv-1 (qp is one) */
+    if (a->kmin > qp || !a->k_pos) return qp;
+    if (!a->ksorted) return a->kq ? a->kq[tq] : qp;
     lo = 0; /* k_pos[lo] <= qp < k_pos[hi]: find the last position <= qp */
     hi = a->n_kv - 1;
     while (hi - lo > 1) {
@@ -2033,18 +2038,28 @@ LCX__STATIC int64_t lcx__attn_kref(const lcx__attn *a, int64_t qp, float slope) 
     }
     return a->k_pos[lo];
 }
-/* The amount the kernel's logits of (query position qp, head h) sit below the
-   documented ones: slope_h * (kref - qp), in double; 0 without ALiBi. */
-LCX__STATIC double lcx__attn_shift(const lcx__attn *a, int h, int64_t qp) {
+/* The amount the kernel's logits of (query tq, head h) sit below the documented ones:
+   slope_h * (kref - qp), in double; 0 without ALiBi. */
+LCX__STATIC double lcx__attn_shift(const lcx__attn *a, int h, int64_t tq) {
+    int64_t qp;
     if (!a->alibi) return 0.0;
-    return (double)a->alibi[h] * (double)(lcx__attn_kref(a, qp, a->alibi[h]) - qp);
+    qp = lcx__attn_qpos(a, tq);
+    return (double)a->alibi[h] * (double)(lcx__attn_kref(a, tq, qp, a->alibi[h]) - qp);
 }
-/* kmin, kmax, ksorted for lcx__attn_kref (ALiBi only: a pass over explicit positions) */
-LCX__STATIC void lcx__attn_kscan(lcx__attn *a) {
-    int64_t j;
+/* Does the call need kq (causal ALiBi over explicit positions that may not ascend)?
+   The workspace holds it whenever they are explicit. */
+LCX__INLINE int lcx__attn_wants_kq(const lcx__attn *a) {
+    return a->alibi && a->causal && a->k_pos && a->n_q > 0 && a->n_kv > 0;
+}
+/* kmin, kmax, ksorted and kq (in kq_buf, n_q entries, when lcx__attn_wants_kq) for
+   lcx__attn_kref: ALiBi only, a pass over explicit positions, and for causal ALiBi over
+   positions that do not ascend, one per query whose position lies inside their range. */
+LCX__STATIC void lcx__attn_kscan(lcx__attn *a, int64_t *kq_buf) {
+    int64_t j, t;
     a->kmin = 0;
     a->kmax = a->n_kv - 1;
     a->ksorted = 1;
+    a->kq = NULL;
     if (!a->alibi || !a->k_pos || a->n_kv == 0) return;
     a->kmin = a->kmax = a->k_pos[0];
     for (j = 1; j < a->n_kv; j++) {
@@ -2053,6 +2068,20 @@ LCX__STATIC void lcx__attn_kscan(lcx__attn *a) {
         if (p < a->kmin) a->kmin = p;
         if (p > a->kmax) a->kmax = p;
     }
+    if (a->ksorted || !kq_buf || !lcx__attn_wants_kq(a)) return;
+    for (t = 0; t < a->n_q; t++) {
+        const int64_t qp = lcx__attn_qpos(a, t);
+        int64_t best = qp; /* none visible */
+        if (a->kmin <= qp && qp < a->kmax) {
+            best = a->kmin;
+            for (j = 0; j < a->n_kv; j++) {
+                const int64_t p = a->k_pos[j];
+                if (p <= qp && p > best) best = p;
+            }
+        }
+        kq_buf[t] = best;
+    }
+    a->kq = kq_buf;
 }
 
 /* Rows at i*s1 + j*s2 (i < n1, j < n2), each len elements: disjoint, and the whole
@@ -3579,7 +3608,7 @@ LCX__STATIC int lcx__attn_rows_init(const lcx__attn *a, const lcx__attn_scr *sc,
             memset(sc->o + (size_t)r * dvp, 0, dvp * sizeof(float));
             sc->qpos[r] = p;
             sc->slope[r] = a->alibi ? a->alibi[h] : 0.0f;
-            sc->kref[r] = a->alibi ? lcx__attn_kref(a, p, a->alibi[h]) : p;
+            sc->kref[r] = a->alibi ? lcx__attn_kref(a, tq, p, a->alibi[h]) : p;
             sc->m[r] = -INFINITY;
             sc->l[r] = 0.0f;
             sc->alpha[r] = 1.0f;
@@ -3597,7 +3626,7 @@ LCX__STATIC int lcx__attn_rows_init(const lcx__attn *a, const lcx__attn_scr *sc,
 LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, const float *o,
                                       float m, float l) {
     float *dst = a->out + tq * a->out_stride + (int64_t)h * a->out_hs, f = 0.0f, ls;
-    const double c = lcx__attn_shift(a, h, lcx__attn_qpos(a, tq));
+    const double c = lcx__attn_shift(a, h, tq);
     int i;
     if (c == 0.0) {
         float M = m, tot = 0.0f;
@@ -3867,6 +3896,12 @@ LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *
         if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * 4, &fixed)) return 0;
         fixed = lcx__attn_r16(fixed) + 64;
     }
+    if (lcx__attn_wants_kq(a)) { /* kq (lcx__attn_kscan) */
+        size_t kq;
+        if (!lcx__mul_size((size_t)a->n_q, 8, &kq) ||
+            !lcx__add_size(fixed, lcx__attn_r16(kq) + 64, &fixed))
+            return 0;
+    }
     if (!lcx__add_size(scr, part, &t) || !lcx__add_size(t, fixed, &t) ||
         !lcx__add_size(t, 64, &t))
         return 0;
@@ -3963,7 +3998,6 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     int64_t n_jobs, job;
     st = lcx__attn_resolve(&a, desc, n_q, kv, 1, q, q_stride, q_pos, out, out_stride, lse);
     if (st != LCX_OK) return st;
-    lcx__attn_kscan(&a);
     if (!lcx__simd_compiled(simd)) simd = LCX__SIMD_SCALAR;
     if (n_q == 0) return LCX_OK;
     if (a.n_kv == 0) {
@@ -4001,6 +4035,14 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
         base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * 4) + 64;
     } else if (a.key_probs) {
         a.kp_lse = a.lse;
+    }
+    {
+        int64_t *kq_buf = NULL;
+        if (lcx__attn_wants_kq(&a)) {
+            kq_buf = (int64_t *)(void *)base;
+            base += lcx__attn_r16((size_t)n_q * 8) + 64;
+        }
+        lcx__attn_kscan(&a, kq_buf); /* ALiBi origins: see lcx__attn_kref */
     }
     if (s > 1) {
         part = (float *)(void *)base;

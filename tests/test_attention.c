@@ -438,7 +438,7 @@ static void test_extreme_logits_are_finite_and_correct(void) {
 static void test_alibi_far_from_the_query_keeps_accuracy(void) {
     static const int64_t nkvs[] = {4097, 300};
     static const int64_t nqs[] = {1, 5, 70};
-    for (int k = 0; k < 12; k++) {
+    for (int k = 0; k < 14; k++) {
         acase c = base_case();
         adata D;
         int mode = k % 4;
@@ -449,9 +449,9 @@ static void test_alibi_far_from_the_query_keeps_accuracy(void) {
         c.nh = 16; c.nkv = 2; c.nt = 1 + k % 2; c.d = c.dv = k % 3 ? 128 : 64;
         c.kt = c.vt = k % 3;
         c.alibi = 1; c.qpos_mode = 1;
-        c.causal = mode == 1;
+        c.causal = mode == 1 || k == 12;
         c.kpos_mode = k >= 4 && !c.causal ? 3 : 1; /* shuffled positions, not causal */
-        c.sinks = k >= 8;
+        c.sinks = k >= 8 && k < 12;
         build(&D, &c);
         lo = hi = D.kpos[0];
         for (int64_t j = 1; j < c.n_kv; j++) {
@@ -466,6 +466,15 @@ static void test_alibi_far_from_the_query_keeps_accuracy(void) {
         }
         if (mode == 2)
             for (int h = 0; h < c.nh; h++) D.slopes[h] = -D.slopes[h]; /* the lowest position leads */
+        if (k >= 12) {
+            /* causal with a gap below the queries: the second half of the keys (12,
+               ascending positions) or every other key (13, positions that do not
+               ascend) moved 10^6 on, the queries half way, so each sees only the rest,
+               whose nearest key is 5 * 10^5 behind it */
+            for (int64_t j = 0; j < c.n_kv; j++)
+                if (k == 12 ? j >= c.n_kv / 2 : j % 2 == 0) D.kpos[j] = hi + 1000000 + j;
+            for (int64_t t = 0; t < c.n_q; t++) D.qpos[t] = hi + 500000 + t;
+        }
         if (c.sinks)
             for (int h = 0; h < c.nh; h++) D.sinks[h] = (float)(h % 3) - 1.0f;
         reference(&D);
