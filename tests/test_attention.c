@@ -725,6 +725,54 @@ static void test_workspace_for_long_cache_serves_shorter(void) {
             }
 }
 
+/* key_probs of a built case (reference() run) on every level against probabilities
+   recomputed from the reference lse; with_lse: the caller passes lse too */
+static void check_key_probs(adata *D, const char *what, int with_lse) {
+    const acase *c = &D->c;
+    float *kp = (float *)malloc(sizeof(float) * (size_t)(c->nkv * c->n_kv + 1));
+    float *lse = (float *)malloc(sizeof(float) * (size_t)(c->n_q * c->nh + 1));
+    for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+        size_t wb = 0;
+        void *work;
+        double err = 0;
+        if (!lcx__simd_compiled(simd)) continue;
+        for (int64_t i = 0; i < c->nkv * c->n_kv; i++) kp[i] = 0.5f; /* it adds */
+        D->desc.key_probs = kp;
+        lcx_attention_workspace_size(&D->desc, c->n_q, &D->view, &wb);
+        work = malloc(wb + 1);
+        CHECK(lcx__attention_impl(simd, &D->desc, D->q, c->n_q, D->q_stride, D->qpos, &D->view,
+                                  D->out, D->out_stride, with_lse ? lse : NULL, work, wb) == LCX_OK);
+        D->desc.key_probs = NULL;
+        {
+            int G = c->nh / c->nkv;
+            double scale = (double)(float)(1.0 / sqrt((double)c->d));
+            for (int kvh = 0; kvh < c->nkv; kvh++)
+                for (int64_t j = 0; j < c->n_kv; j++) {
+                    double sum = 0.5;
+                    for (int64_t t = 0; t < c->n_q; t++)
+                        for (int g = 0; g < G; g++) {
+                            int h = kvh * G + g;
+                            int64_t qp = ref_qpos(D, t), kpp = ref_kpos(D, j);
+                            double x = 0;
+                            if (c->causal && kpp > qp) continue;
+                            for (int i = 0; i < c->d; i++)
+                                x += (double)D->q[t * D->q_stride + h * D->q_hs + i] *
+                                     D->kd[(j * c->nkv + kvh) * c->d + i];
+                            x *= scale;
+                            if (D->slopes) x += D->slopes[h] * (double)(kpp - qp);
+                            sum += exp(x - D->ref_lse[t * c->nh + h]);
+                        }
+                    double e = fabs(sum - kp[kvh * c->n_kv + j]) / (1.0 + sum);
+                    if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+                }
+        }
+        CHECKF(err <= 2e-5, "key_probs %s [%s]: err %.3g", what, lcx__simd_level_name(simd), err);
+        free(work);
+    }
+    free(lse);
+    free(kp);
+}
+
 static void test_key_probs_match_reference(void) {
     /* cases 6 and 7: ALiBi with the query far from its keys (causal, a million positions
        on; non-causal, keys ahead, with the caller's lse), so that the lse the pass
@@ -732,7 +780,7 @@ static void test_key_probs_match_reference(void) {
     for (int k = 0; k < 8; k++) {
         acase c = base_case();
         adata D;
-        float *kp, lse[8 * 40];
+        char what[32];
         if (lcx_test_quick() && k >= 2 && k < 6) continue;
         c.seed = 300 + (uint64_t)k;
         c.n_q = k % 2 ? 3 : 40; c.n_kv = 700 + 100 * k; c.nh = 8; c.nkv = 2; c.causal = k != 7;
@@ -742,45 +790,42 @@ static void test_key_probs_match_reference(void) {
         for (int64_t t = 0; k >= 6 && t < c.n_q; t++)
             D.qpos[t] = k == 6 ? D.kpos[c.n_kv - 1] + 1000000 + t : D.kpos[0] - 5 - t;
         reference(&D);
-        kp = (float *)malloc(sizeof(float) * (size_t)(c.nkv * c.n_kv));
-        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
-            size_t wb = 0;
-            void *work;
-            double err = 0;
-            if (!lcx__simd_compiled(simd)) continue;
-            for (int64_t i = 0; i < c.nkv * c.n_kv; i++) kp[i] = 0.5f; /* it adds */
-            D.desc.key_probs = kp;
-            lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wb);
-            work = malloc(wb);
-            CHECK(lcx__attention_impl(simd, &D.desc, D.q, c.n_q, D.q_stride, D.qpos, &D.view, D.out, D.out_stride, k == 7 ? lse : NULL, work, wb) == LCX_OK);
-            D.desc.key_probs = NULL;
-            /* reference: probabilities recomputed from the reference lse */
-            {
-                int G = c.nh / c.nkv;
-                double scale = 1.0 / sqrt((double)c.d);
-                scale = (double)(float)scale;
-                for (int kvh = 0; kvh < c.nkv; kvh++)
-                    for (int64_t j = 0; j < c.n_kv; j++) {
-                        double sum = 0.5;
-                        for (int64_t t = 0; t < c.n_q; t++)
-                            for (int g = 0; g < G; g++) {
-                                int h = kvh * G + g;
-                                int64_t qp = ref_qpos(&D, t), kpp = ref_kpos(&D, j);
-                                double x = 0;
-                                if (c.causal && kpp > qp) continue;
-                                for (int i = 0; i < c.d; i++) x += (double)D.q[t * D.q_stride + h * D.q_hs + i] * D.kd[(j * c.nkv + kvh) * c.d + i];
-                                x *= scale;
-                                if (D.slopes) x += D.slopes[h] * (double)(kpp - qp);
-                                sum += exp(x - D.ref_lse[t * c.nh + h]);
-                            }
-                        double e = fabs(sum - kp[kvh * c.n_kv + j]) / (1.0 + sum);
-                        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
-                    }
-            }
-            CHECKF(err <= 2e-5, "key_probs case %d [%s]: err %.3g", k, lcx__simd_level_name(simd), err);
-            free(work);
-        }
-        free(kp);
+        snprintf(what, sizeof what, "case %d", k);
+        check_key_probs(&D, what, k == 7);
+        destroy(&D);
+    }
+}
+
+/* random shapes: ALiBi, sinks, key positions (offset, gaps, shuffled), query positions
+   near the keys or up to 2 * 10^6 from them, causal or not, the caller's lse or not */
+static void test_key_probs_random_shapes(void) {
+    int n = lcx_test_quick() ? 6 : 30;
+    lcx_t_rng r = {99991};
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        adata D;
+        char what[512];
+        c.seed = 80000 + (uint64_t)k;
+        c.n_q = lcx_t_int(&r, 1, 40);
+        c.n_kv = lcx_t_int(&r, 1, 3000);
+        c.nkv = (int)lcx_t_int(&r, 1, 2);
+        c.nh = c.nkv * (lcx_t_int(&r, 0, 1) ? 4 : 1);
+        c.d = c.dv = lcx_t_int(&r, 0, 1) ? 64 : 128;
+        c.causal = (int)lcx_t_int(&r, 0, 1);
+        c.sinks = (int)lcx_t_int(&r, 0, 1);
+        c.alibi = (int)lcx_t_int(&r, 0, 1);
+        c.kt = c.vt = (int)lcx_t_int(&r, 0, 2);
+        c.nt = (int)lcx_t_int(&r, 1, 3);
+        c.qmul = 4;
+        c.kpos_mode = lcx_t_int(&r, 0, 1) ? (int)lcx_t_int(&r, 1, 3) : 0;
+        c.qpos_mode = (int)lcx_t_int(&r, 0, 1);
+        build(&D, &c);
+        if (c.qpos_mode && lcx_t_int(&r, 0, 2) == 0)
+            for (int64_t t = 0; t < c.n_q; t++)
+                D.qpos[t] += (lcx_t_int(&r, 0, 1) ? 1 : -1) * lcx_t_int(&r, 0, 2000000);
+        reference(&D);
+        describe(&c, what, sizeof what);
+        check_key_probs(&D, what, k & 1);
         destroy(&D);
     }
 }
@@ -988,6 +1033,7 @@ int main(void) {
     RUN(test_split_then_merge_equals_single_pass);
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
+    RUN(test_key_probs_random_shapes);
     RUN(test_any_even_head_dim);
     RUN(test_decode_shapes_all_options);
     RUN(test_matches_double_reference_on_random_shapes);
