@@ -55,10 +55,25 @@ static int64_t ref_qpos(const adata *D, int64_t i) {
 }
 static int64_t ref_kpos(const adata *D, int64_t j) { return D->kpos ? D->kpos[j] : j; }
 
+/* The logit of query t, head h and key j in double, in the documented order (the
+   causal mask is the caller's) */
+static double ref_logit(const adata *D, int64_t t, int h, int64_t j) {
+    const acase *c = &D->c;
+    const int kvh = h / (c->nh / c->nkv);
+    const double scale = c->scale != 0 ? (double)c->scale : (double)(float)(1.0 / sqrt((double)c->d));
+    const float *qr = D->q + t * D->q_stride + h * D->q_hs;
+    const double *kr = D->kd + (j * c->nkv + kvh) * c->d;
+    double x = 0;
+    for (int i = 0; i < c->d; i++) x += (double)qr[i] * kr[i];
+    x *= scale;
+    if (c->softcap > 0) x = c->softcap * tanh(x / c->softcap);
+    if (D->slopes) x += (double)D->slopes[h] * (double)(ref_kpos(D, j) - ref_qpos(D, t));
+    return x;
+}
+
 static void reference(adata *D) {
     const acase *c = &D->c;
     int G = c->nh / c->nkv;
-    double scale = c->scale != 0 ? (double)c->scale : (double)(float)(1.0 / sqrt((double)c->d));
     double *s = (double *)malloc(sizeof(double) * (size_t)(c->n_kv + 1));
     D->ref = (double *)calloc((size_t)(c->n_q * c->nh * c->dv + 1), sizeof(double));
     D->ref_lse = (double *)calloc((size_t)(c->n_q * c->nh + 1), sizeof(double));
@@ -66,20 +81,12 @@ static void reference(adata *D) {
         for (int h = 0; h < c->nh; h++) {
             int kvh = h / G;
             int64_t qp = ref_qpos(D, t);
-            const float *qr = D->q + t * D->q_stride + h * D->q_hs;
             double M = -INFINITY, den = 0;
             double *o = D->ref + (t * c->nh + h) * c->dv;
             for (int64_t j = 0; j < c->n_kv; j++) {
-                int64_t kp = ref_kpos(D, j);
-                const double *kr = D->kd + (j * c->nkv + kvh) * c->d;
-                double x = 0;
-                if (c->causal && kp > qp) { s[j] = -INFINITY; continue; }
-                for (int i = 0; i < c->d; i++) x += (double)qr[i] * kr[i];
-                x *= scale;
-                if (c->softcap > 0) x = c->softcap * tanh(x / c->softcap);
-                if (D->slopes) x += (double)D->slopes[h] * (double)(kp - qp);
-                s[j] = x;
-                if (x > M) M = x;
+                if (c->causal && ref_kpos(D, j) > qp) { s[j] = -INFINITY; continue; }
+                s[j] = ref_logit(D, t, h, j);
+                if (s[j] > M) M = s[j];
             }
             if (D->sinks && D->sinks[h] > M) M = D->sinks[h];
             if (M == -INFINITY) { D->ref_lse[t * c->nh + h] = -INFINITY; continue; }
@@ -745,22 +752,14 @@ static void check_key_probs(adata *D, const char *what, int with_lse) {
         D->desc.key_probs = NULL;
         {
             int G = c->nh / c->nkv;
-            double scale = (double)(float)(1.0 / sqrt((double)c->d));
             for (int kvh = 0; kvh < c->nkv; kvh++)
                 for (int64_t j = 0; j < c->n_kv; j++) {
                     double sum = 0.5;
                     for (int64_t t = 0; t < c->n_q; t++)
                         for (int g = 0; g < G; g++) {
                             int h = kvh * G + g;
-                            int64_t qp = ref_qpos(D, t), kpp = ref_kpos(D, j);
-                            double x = 0;
-                            if (c->causal && kpp > qp) continue;
-                            for (int i = 0; i < c->d; i++)
-                                x += (double)D->q[t * D->q_stride + h * D->q_hs + i] *
-                                     D->kd[(j * c->nkv + kvh) * c->d + i];
-                            x *= scale;
-                            if (D->slopes) x += D->slopes[h] * (double)(kpp - qp);
-                            sum += exp(x - D->ref_lse[t * c->nh + h]);
+                            if (c->causal && ref_kpos(D, j) > ref_qpos(D, t)) continue;
+                            sum += exp(ref_logit(D, t, h, j) - D->ref_lse[t * c->nh + h]);
                         }
                     double e = fabs(sum - kp[kvh * c->n_kv + j]) / (1.0 + sum);
                     if (!(e <= err)) err = isnan(e) ? INFINITY : e;
