@@ -2046,6 +2046,11 @@ LCX__STATIC double lcx__attn_shift(const lcx__attn *a, int h, int64_t tq) {
     qp = lcx__attn_qpos(a, tq);
     return (double)a->alibi[h] * (double)(lcx__attn_kref(a, tq, qp, a->alibi[h]) - qp);
 }
+/* Does key_probs need its own lse rows (kp_lse)? It reads each row's lse in its logits'
+   terms: the caller's lse serves when those are the documented ones (no ALiBi). */
+LCX__INLINE int lcx__attn_wants_kp_lse(const lcx__attn *a) {
+    return a->key_probs && (!a->lse || a->alibi);
+}
 /* Does the call need kq (causal ALiBi over explicit positions that may not ascend)?
    The workspace holds it whenever they are explicit. */
 LCX__INLINE int lcx__attn_wants_kq(const lcx__attn *a) {
@@ -3892,7 +3897,7 @@ LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *
             return 0;
         part = lcx__attn_r16(part);
     }
-    if (a->key_probs && (!a->lse || a->alibi)) { /* kp_lse (lcx__attention_impl) */
+    if (lcx__attn_wants_kp_lse(a)) {
         if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * 4, &fixed)) return 0;
         fixed = lcx__attn_r16(fixed) + 64;
     }
@@ -4028,9 +4033,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     }
     a.splits = s;
     a.nt = nt;
-    /* key_probs reads each row's lse in its logits' terms: the caller's lse when they
-       are the documented ones, else a temporary */
-    if (a.key_probs && (!a.lse || a.alibi)) {
+    if (lcx__attn_wants_kp_lse(&a)) {
         a.kp_lse = (float *)(void *)base;
         base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * 4) + 64;
     } else if (a.key_probs) {
