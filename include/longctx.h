@@ -484,9 +484,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * next are prefetched into L2 a few lines per step (AVX-512, tiles up to 256 KiB: V
  * two heads ahead and K 8 keys ahead, in address order where the rows lie back to
  * back; otherwise V one head ahead and the next tile's K), so the cache streams
- * from memory beside the arithmetic. The key ranges (splits, at least 2048 keys
- * long while each thread gets one) run on different threads (flash-decoding) and
- * are merged exactly with their LSEs. A long cache in 2 MiB pages (e.g.
+ * from memory beside the arithmetic. The key ranges (splits: at least 128 keys and
+ * enough work to pay for a thread, and 2048 keys while each thread still gets one)
+ * run on different threads (flash-decoding) and are merged exactly with their LSEs. A long cache in 2 MiB pages (e.g.
  * madvise(MADV_HUGEPAGE) on Linux, outside this library) decoded about 15% faster at
  * n_kv 32768 on a 2-core Zen 4 (fewer TLB misses), but no faster on a 2-core Zen 5
  * VM, where most comparisons measured it 5-22% slower: measure on your machine.
@@ -506,8 +506,8 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * It is 0 only when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel
  * uses fewer splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one
  * thread's scratch fits. `deterministic = 1` fixes the split plan as a function of
- * n_kv and work_bytes alone, so results are bit-identical for any thread count (and
- * for any work at least the query's size).
+ * the shapes and work_bytes alone, so results are bit-identical for any thread count
+ * (and for any work at least the query's size).
  *
  * A decode step (allocate the workspace once for the longest context and reuse it):
  *
