@@ -138,8 +138,13 @@ LCXDEF const char *lcx_simd_name(void);
 
 /* Half types are bit patterns. f16 is IEEE binary16, bf16 is the top half of an
    IEEE binary32. Conversions from float round to nearest, ties to even; overflow
-   gives Inf, NaN stays NaN (quiet, sign kept), subnormals are exact both ways
-   (nothing is flushed to zero). */
+   gives Inf, NaN stays NaN (made quiet, sign and top payload bits kept);
+   subnormals are exact both ways (nothing is flushed to zero). To float:
+   lcx_f16_to_f32 is exact, and a NaN keeps its sign and payload and is made quiet
+   (float bit 22 set, as F16C's vcvtph2ps does); lcx_bf16_to_f32 only widens the
+   bits (h << 16), scalar and row form alike: no quieting, so a signalling bf16
+   NaN gives a signalling float NaN. (Where floats pass through x87 registers, as
+   on 32-bit x86 without SSE, merely loading one may quiet it.) */
 typedef uint16_t lcx_f16;
 typedef uint16_t lcx_bf16;
 
@@ -148,8 +153,10 @@ LCXDEF float    lcx_f16_to_f32(lcx_f16 h);
 LCXDEF lcx_bf16 lcx_f32_to_bf16(float x);
 LCXDEF float    lcx_bf16_to_f32(lcx_bf16 h);
 
-/* Row forms: n values from src to dst (n <= 0 does nothing). Same results as the
-   scalar forms, on every SIMD path. src and dst must not overlap. */
+/* Row forms: n values from src to dst. Same bits as the scalar forms, element by
+   element, on every SIMD path (NaN payloads included). src and dst must not
+   overlap. n <= 0, or a NULL src or dst (whatever n is), does nothing: nothing is
+   read or written and there is no error to report. */
 LCXDEF void lcx_f32_to_f16_row(const float *src, lcx_f16 *dst, int64_t n);
 LCXDEF void lcx_f16_to_f32_row(const lcx_f16 *src, float *dst, int64_t n);
 LCXDEF void lcx_f32_to_bf16_row(const float *src, lcx_bf16 *dst, int64_t n);
@@ -884,11 +891,14 @@ LCXDEF lcx_f16 lcx_f32_to_f16(float x) {
     }
 }
 
+/* f16 -> f32 is exact; a NaN keeps its sign and payload and is made quiet (float
+   bit 22), as F16C's vcvtph2ps does, so the SIMD rows agree bit for bit. */
 LCXDEF float lcx_f16_to_f32(lcx_f16 h) {
     uint32_t sign = ((uint32_t)h & 0x8000u) << 16;
     uint32_t e = ((uint32_t)h >> 10) & 0x1Fu;
     uint32_t m = (uint32_t)h & 0x03FFu;
-    if (e == 0x1Fu) return lcx__bits_f32(sign | 0x7F800000u | (m << 13));
+    if (e == 0x1Fu) /* Inf, or NaN made quiet */
+        return lcx__bits_f32(sign | 0x7F800000u | (m ? 0x00400000u : 0u) | (m << 13));
     if (e != 0) return lcx__bits_f32(sign | ((e + 112u) << 23) | (m << 13));
     if (m == 0) return lcx__bits_f32(sign);
     { /* subnormal: m * 2^-24, exact in float */
