@@ -423,6 +423,48 @@ static void test_long_range_positions_stay_accurate(void) {
     }
 }
 
+/* The precision the header states for long positions, against an exact rotation by
+   the exact frequency (long double, where it has more bits than double): within
+   ~5e-7 for p < 2^32; in general float rounding plus at most 3 * 2^-53 * p * f_i
+   rad, e.g. ~1e-4 at p = 2^40 (f_i <= 1 here). */
+static void test_long_position_error_matches_the_documented_bound(void) {
+#if LDBL_MANT_DIG >= 64
+    const double thetas[] = {10000.0, 500000.0};
+    const int N = lcx_test_quick() ? 200 : 2000;
+    lcx_t_rng g = {57};
+    float cs[NP], sn[NP];
+    for (int k = 0; k < 2; k++) {
+        lcx_rope_config c = valid_cfg(LCX_ROPE_DEFAULT, 128);
+        lcx_rope r;
+        double worst32 = 0.0, worst40 = 0.0, worst40_rel = 0.0;
+        c.theta = thetas[k];
+        CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+        for (int it = 0; it < 2 * N; it++) {
+            const int big = it >= N;
+            int64_t p = big ? (int64_t)lcx_t_int(&g, 1LL << 39, (1LL << 40) - 1)
+                            : (int64_t)lcx_t_int(&g, 0, (1LL << 32) - 1);
+            if (it == 0) p = (1LL << 32) - 1;
+            CHECK(lcx_rope_cos_sin(&r, p, cs, sn) == LCX_OK);
+            for (int i = 0; i < 64; i++) {
+                const long double f = powl((long double)thetas[k], -(long double)(2 * i) / 128.0L);
+                const long double a = (long double)p * f;
+                const double e = fmax(fabs((double)(cosl(a) - (long double)cs[i])),
+                                      fabs((double)(sinl(a) - (long double)sn[i])));
+                const double bound = 6e-8 + 3.0 * ldexp((double)p * (double)f, -53);
+                if (!big && e > worst32) worst32 = e;
+                if (big && e > worst40) worst40 = e;
+                if (big && e / bound > worst40_rel) worst40_rel = e / bound;
+            }
+        }
+        if (getenv("LCX_TEST_VERBOSE"))
+            printf("  theta %g: max err p < 2^32 %.3g, p < 2^40 %.3g (%.2f of 6e-8 + 3*2^-53*p*f)\n",
+                   thetas[k], worst32, worst40, worst40_rel);
+        CHECKF(worst32 <= 6e-7, "theta %g: %.3g for p < 2^32", thetas[k], worst32);
+        CHECKF(worst40_rel <= 1.0, "theta %g: %.3g of the bound at p < 2^40", thetas[k], worst40_rel);
+    }
+#endif
+}
+
 /* The internal sin/cos used for every angle agrees with libm to 1e-13 absolute
    over the whole fast range (|a| < 2^31), near multiples of pi/2, and beyond it
    (where it falls back to libm). */
@@ -1243,6 +1285,7 @@ int main(void) {
     RUN(test_calls_reject_bad_arguments_and_write_nothing);
     RUN(test_apply_matches_double_reference_on_random_shapes);
     RUN(test_long_range_positions_stay_accurate);
+    RUN(test_long_position_error_matches_the_documented_bound);
     RUN(test_internal_sincos_matches_libm);
     RUN(test_cos_sin_tables_of_every_level_match_scalar);
     RUN(test_norm_is_preserved_up_to_attention_factor);
