@@ -138,8 +138,13 @@ LCXDEF const char *lcx_simd_name(void);
 
 /* Half types are bit patterns. f16 is IEEE binary16, bf16 is the top half of an
    IEEE binary32. Conversions from float round to nearest, ties to even; overflow
-   gives Inf, NaN stays NaN (quiet, sign kept), subnormals are exact both ways
-   (nothing is flushed to zero). */
+   gives Inf, NaN stays NaN (made quiet, sign and top payload bits kept);
+   subnormals are exact both ways (nothing is flushed to zero). To float:
+   lcx_f16_to_f32 is exact, and a NaN keeps its sign and payload and is made quiet
+   (float bit 22 set, as F16C's vcvtph2ps does); lcx_bf16_to_f32 only widens the
+   bits (h << 16), scalar and row form alike: no quieting, so a signalling bf16
+   NaN gives a signalling float NaN. (Where floats pass through x87 registers, as
+   on 32-bit x86 without SSE, merely loading one may quiet it.) */
 typedef uint16_t lcx_f16;
 typedef uint16_t lcx_bf16;
 
@@ -148,8 +153,10 @@ LCXDEF float    lcx_f16_to_f32(lcx_f16 h);
 LCXDEF lcx_bf16 lcx_f32_to_bf16(float x);
 LCXDEF float    lcx_bf16_to_f32(lcx_bf16 h);
 
-/* Row forms: n values from src to dst (n <= 0 does nothing). Same results as the
-   scalar forms, on every SIMD path. src and dst must not overlap. */
+/* Row forms: n values from src to dst. Same bits as the scalar forms, element by
+   element, on every SIMD path (NaN payloads included). src and dst must not
+   overlap. n <= 0, or a NULL src or dst (whatever n is), does nothing: nothing is
+   read or written and there is no error to report. */
 LCXDEF void lcx_f32_to_f16_row(const float *src, lcx_f16 *dst, int64_t n);
 LCXDEF void lcx_f16_to_f32_row(const lcx_f16 *src, float *dst, int64_t n);
 LCXDEF void lcx_f32_to_bf16_row(const float *src, lcx_bf16 *dst, int64_t n);
@@ -219,8 +226,9 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  *   mscale,           YARN                      unused        finite, >= 0; used as
  *   mscale_all_dim                                            A = m(mscale)/m(all_dim)
  *                                                             when both are non-zero
- *   attention_factor  YARN LONGROPE             derived       finite, >= 0 (all types
- *                                                             check it; others ignore it)
+ *   attention_factor  YARN LONGROPE             derived       finite, 0..FLT_MAX (all
+ *                                                             types check it; others
+ *                                                             ignore it)
  *   yarn_no_truncate  YARN                      truncate      any (non-zero: no rounding)
  *   low_freq_factor   LLAMA3                    1             finite, > 0
  *   high_freq_factor  LLAMA3                    4             finite, > low_freq_factor
@@ -228,6 +236,15 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  *   long_factor                                               finite, > 0; copied
  *   clex              CLEX                      (required)    see lcx_clex_params; borrowed
  *   n_threads         all (apply/shift/rerotate) OpenMP default >= 0 (1: serial)
+ *
+ * Fields inside these ranges can still combine into values a rope cannot use (e.g.
+ * theta = 1e-320, whose theta^(-2i/d) overflow; YaRN's beta_fast = 1e-310 with
+ * L0 = 10^6, whose correction range is NaN; a
+ * factor of 1e300 with mscale = mscale_all_dim = 1e308, A = Inf/Inf). So init also
+ * requires, for every type, that the derived inverse frequencies f_i are finite and
+ * > 0 (LONGROPE: with the short and with the long factors), and that the attention
+ * factor A, given or derived, is finite and > 0 both as a double and rounded to
+ * float; lcx_rope_set_seq_len checks the frequencies it recomputes the same way.
  *
  * YARN's attention factor: the given one; else m(s,mscale)/m(s,mscale_all_dim) when
  * both are non-zero (DeepSeek form); else m(s,1), with m(s,k) = 1 for s <= 1 and
@@ -255,8 +272,15 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * Precision: frequencies are computed in double, and every angle p * f_i is
  * formed in double; its cos and sin are evaluated in double (an exact Cody-Waite
  * reduction by pi/2 and polynomials, within 1e-13 of libm, vectorised; libm's
- * sin/cos for |angle| >= 2^31) and only then rounded to float. Positions up to
- * 2^31 and beyond stay within ~1e-6 of an exact rotation. (A float product
+ * sin/cos for |angle| >= 2^31) and only then rounded to float. An output then
+ * differs from the exact rotation (p times the exact f_i) by the float rounding
+ * (~3e-8 * A) plus the angle's error, which grows with p: the relative errors of
+ * f_i and of the double product p * f_i, for DEFAULT at most 3 * 2^-53 * p * f_i
+ * rad (f_i within an ulp; measured up to 1.7 * 2^-53 * p * f_i, 1.9e-16 per
+ * radian). For f_i <= 1 (all types but CLEX when theta >= 1 and LONGROPE's
+ * factors are >= 1) and unit vectors: within ~5e-7 * A for p < 2^32, but ~1e-4 * A
+ * at p = 2^40 (measured, DEFAULT with d = 128: 2.2e-7 for p < 2^31, 4.3e-7 for
+ * p < 2^32, 6.9e-6 for p < 2^36, 1.1e-4 for p < 2^40). (A float product
  * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.) Build the
  * implementation without -ffast-math: it lets the compiler reorder the exact
  * reduction and drop NaN checks.
@@ -312,8 +336,10 @@ typedef struct lcx_clex_params {
     int max_factor;        /* largest integer scale t; required, >= 1 */
     double time_dt;        /* RK4 step; required, finite, > 0,
                               (max_factor - 1) / time_dt <= 1e8 */
-    const float *up_proj;  /* [rotary_dim/2][param_factor*rotary_dim], row-major; required */
-    const float *down_proj;/* [param_factor*rotary_dim][rotary_dim/2], row-major; required */
+    const float *up_proj;  /* [rotary_dim/2][param_factor*rotary_dim], row-major; required,
+                              every value finite (checked by lcx_rope_init) */
+    const float *down_proj;/* [param_factor*rotary_dim][rotary_dim/2], row-major; required,
+                              every value finite (checked by lcx_rope_init) */
 } lcx_clex_params;
 
 /* How to build an lcx_rope. Zero-initialise, then set what you need; the table in
@@ -356,9 +382,13 @@ typedef struct lcx_rope {
 
 /* Validate cfg, resolve its defaults and compute the frequencies for seq_len 0
    (DEFAULT-like for DYNAMIC_NTK, the short factors for LONGROPE, t = 1 for CLEX).
-   Errors: LCX_ERR_INVALID_ARG for NULL rope or cfg, an unknown type or layout, and
-   any field outside the range the table above gives for the type. On error
-   *rope is left exactly as it was. */
+   Errors: LCX_ERR_INVALID_ARG for NULL rope or cfg, an unknown type or layout, any
+   field outside the range the table above gives for the type, a CLEX weight that is
+   not finite, and derived values a rope cannot use: an inverse frequency that is
+   not finite and > 0 (LONGROPE: from either factor set), an attention factor that
+   is not finite and > 0 as a double and as a float. On error *rope is left exactly
+   as it was. cfg's arrays may be the rope's own (re-initialising a LONGROPE rope
+   from rope->short_factor and rope->long_factor works). */
 LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg);
 
 /* Set the current sequence length L (the number of tokens the model sees now,
@@ -367,7 +397,10 @@ LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg);
    long factors when L > L0 and the short ones otherwise; CLEX integrates its ODE
    to t = clamp(ceil(L/L0), 1, max_factor), only when t changes (cost about
    (t-1)/time_dt RK4 steps of O(rotary_dim^2 * param_factor) each).
-   Errors: LCX_ERR_INVALID_ARG for NULL rope or seq_len < 0 (rope unchanged). */
+   Errors (LCX_ERR_INVALID_ARG, rope unchanged, seq_len included): NULL rope,
+   seq_len < 0, and recomputed frequencies that are not all finite and > 0 (a
+   DYNAMIC_NTK scale s*L/L0 so large that f_i underflow to 0, a CLEX ODE that
+   overflows at the new t). */
 LCXDEF lcx_status lcx_rope_set_seq_len(lcx_rope *rope, int64_t seq_len);
 
 /* The current inverse frequencies f_i in double: returns n = rotary_dim/2 and, if
@@ -884,11 +917,14 @@ LCXDEF lcx_f16 lcx_f32_to_f16(float x) {
     }
 }
 
+/* f16 -> f32 is exact; a NaN keeps its sign and payload and is made quiet (float
+   bit 22), as F16C's vcvtph2ps does, so the SIMD rows agree bit for bit. */
 LCXDEF float lcx_f16_to_f32(lcx_f16 h) {
     uint32_t sign = ((uint32_t)h & 0x8000u) << 16;
     uint32_t e = ((uint32_t)h >> 10) & 0x1Fu;
     uint32_t m = (uint32_t)h & 0x03FFu;
-    if (e == 0x1Fu) return lcx__bits_f32(sign | 0x7F800000u | (m << 13));
+    if (e == 0x1Fu) /* Inf, or NaN made quiet */
+        return lcx__bits_f32(sign | 0x7F800000u | (m ? 0x00400000u : 0u) | (m << 13));
     if (e != 0) return lcx__bits_f32(sign | ((e + 112u) << 23) | (m << 13));
     if (m == 0) return lcx__bits_f32(sign);
     { /* subnormal: m * 2^-24, exact in float */
@@ -1248,12 +1284,14 @@ LCX__STATIC void lcx__clex_freq(double *f, int d, double theta, const lcx_clex_p
     for (i = 0; i < n; i++) f[i] = exp(y[i]);
 }
 
-/* The frequencies of rope for its type and rope->seq_len (config already valid). */
-LCX__STATIC void lcx__rope_compute(lcx_rope *rope) {
-    const lcx_rope_config *c = &rope->cfg;
+/* The frequencies of config c (resolved and valid) at sequence length seq_len into f,
+   for every type but CLEX at t > 1 (lcx__clex_freq; at t = 1 CLEX has the DEFAULT
+   frequencies, as here). e: LONGROPE's factors in use (short or long), else unused.
+   Reads nothing of an lcx_rope, so init can run it before it writes one. */
+LCX__STATIC void lcx__rope_freq(const lcx_rope_config *c, const float *e, int64_t seq_len,
+                                double *f) {
     const int d = c->rotary_dim, n = d / 2;
     const double theta = c->theta, s = c->factor, L0 = (double)c->original_max_pos;
-    double *f = rope->inv_freq;
     int i;
     switch (c->type) {
     case LCX_ROPE_LINEAR:
@@ -1262,7 +1300,7 @@ LCX__STATIC void lcx__rope_compute(lcx_rope *rope) {
         break;
     case LCX_ROPE_NTK: lcx__rope_ntk_freq(f, d, theta, s); break;
     case LCX_ROPE_DYNAMIC_NTK: {
-        const double L = rope->seq_len > c->original_max_pos ? (double)rope->seq_len : L0;
+        const double L = seq_len > c->original_max_pos ? (double)seq_len : L0;
         lcx__rope_ntk_freq(f, d, theta, s * L / L0 - (s - 1.0));
         break;
     }
@@ -1298,16 +1336,33 @@ LCX__STATIC void lcx__rope_compute(lcx_rope *rope) {
         }
         break;
     }
-    case LCX_ROPE_LONGROPE: {
-        const float *e = rope->seq_len > c->original_max_pos ? rope->long_factor
-                                                             : rope->short_factor;
+    case LCX_ROPE_LONGROPE:
         lcx__rope_default_freq(f, d, theta);
         for (i = 0; i < n; i++) f[i] /= (double)e[i];
         break;
+    default: lcx__rope_default_freq(f, d, theta); break; /* DEFAULT, CLEX at t = 1 */
     }
-    case LCX_ROPE_CLEX: lcx__clex_freq(f, d, theta, rope->clex, rope->clex_t); break;
-    default: lcx__rope_default_freq(f, d, theta); break;
-    }
+}
+
+/* Derived values a rope may hold: frequencies finite and > 0 (by the exponent bits,
+   as lcx__rope_finite), and an attention factor finite and > 0 both in double and
+   rounded to float (the tables multiply cos and sin by it in float). */
+LCX__STATIC int lcx__rope_freqs_ok(const double *f, int n) {
+    int i;
+    for (i = 0; i < n; i++)
+        if (!(lcx__rope_finite(f[i]) && f[i] > 0.0)) return 0;
+    return 1;
+}
+LCX__INLINE int lcx__rope_afactor_ok(double A) {
+    return lcx__rope_finite(A) && A > 0.0 && A <= (double)FLT_MAX && (float)A > 0.0f;
+}
+
+/* Are the count floats of w all finite? */
+LCX__STATIC int lcx__rope_weights_ok(const float *w, int64_t count) {
+    int64_t i;
+    for (i = 0; i < count; i++)
+        if (!lcx__rope_finite((double)w[i])) return 0;
+    return 1;
 }
 
 LCX__STATIC int lcx__rope_factors_ok(const float *e, int n) {
@@ -1315,6 +1370,26 @@ LCX__STATIC int lcx__rope_factors_ok(const float *e, int n) {
     if (!e) return 0;
     for (i = 0; i < n; i++)
         if (!(lcx__rope_finite((double)e[i]) && e[i] > 0.0f)) return 0;
+    return 1;
+}
+
+/* DYNAMIC_NTK and LONGROPE at seq_len: the frequencies into rope->inv_freq if they
+   are all finite and > 0 (returns 1), else nothing written (returns 0). Not inlined,
+   so that its array is not on the stack under lcx__clex_freq's 6 KiB when
+   lcx_rope_set_seq_len calls that. */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LCX__ROPE_NOINLINE static __attribute__((noinline, unused))
+#else
+#  define LCX__ROPE_NOINLINE static
+#endif
+LCX__ROPE_NOINLINE int lcx__rope_refreq(lcx_rope *rope, int64_t seq_len) {
+    const lcx_rope_config *c = &rope->cfg;
+    const int n = c->rotary_dim / 2;
+    double f[LCX__ROPE_NPAIR_MAX];
+    lcx__rope_freq(c, seq_len > c->original_max_pos ? rope->long_factor : rope->short_factor,
+                   seq_len, f);
+    if (!lcx__rope_freqs_ok(f, n)) return 0;
+    memcpy(rope->inv_freq, f, (size_t)n * sizeof(double));
     return 1;
 }
 
@@ -1328,6 +1403,8 @@ LCX__STATIC int lcx__clex_scale(const lcx_rope *rope, int64_t L) {
 
 LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
     lcx_rope_config c;
+    double f[LCX__ROPE_NPAIR_MAX], A;
+    float sf[LCX__ROPE_NPAIR_MAX], lf[LCX__ROPE_NPAIR_MAX];
     int n;
     if (!rope || !cfg) return LCX_ERR_INVALID_ARG;
     c = *cfg;
@@ -1344,7 +1421,8 @@ LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
     n = c.rotary_dim / 2;
     if (c.theta == 0.0) c.theta = 10000.0;
     if (!(lcx__rope_finite(c.theta) && c.theta > 0.0)) return LCX_ERR_INVALID_ARG;
-    if (!(lcx__rope_finite(c.attention_factor) && c.attention_factor >= 0.0))
+    if (!(lcx__rope_finite(c.attention_factor) && c.attention_factor >= 0.0 &&
+          c.attention_factor <= (double)FLT_MAX))
         return LCX_ERR_INVALID_ARG;
     if (c.n_threads < 0) return LCX_ERR_INVALID_ARG;
     if (c.type == LCX_ROPE_LLAMA3) {
@@ -1387,12 +1465,44 @@ LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
             !(lcx__rope_finite(p->time_dt) && p->time_dt > 0.0) ||
             !((double)(p->max_factor - 1) / p->time_dt <= 1e8))
             return LCX_ERR_INVALID_ARG;
+        { /* the weights are read at every change of t: finite, checked once here */
+            const int64_t w = (int64_t)n * ((int64_t)p->param_factor * c.rotary_dim);
+            if (!lcx__rope_weights_ok(p->up_proj, w) || !lcx__rope_weights_ok(p->down_proj, w))
+                return LCX_ERR_INVALID_ARG;
+        }
     }
+    /* ---- derived values, computed and checked before anything is written. cfg's
+       arrays may lie inside *rope (a re-init from rope->short_factor): they are
+       copied out before *rope is cleared. LONGROPE's long factors are checked too,
+       though only a later lcx_rope_set_seq_len uses them. ---- */
+    if (c.type == LCX_ROPE_LONGROPE) {
+        lcx__rope_freq(&c, c.long_factor, 0, f);
+        if (!lcx__rope_freqs_ok(f, n)) return LCX_ERR_INVALID_ARG;
+    }
+    if (c.attention_factor > 0.0 && (c.type == LCX_ROPE_YARN || c.type == LCX_ROPE_LONGROPE)) {
+        A = c.attention_factor;
+    } else if (c.type == LCX_ROPE_YARN) {
+        A = (c.mscale != 0.0 && c.mscale_all_dim != 0.0)
+                ? lcx__rope_yarn_mscale(c.factor, c.mscale) /
+                      lcx__rope_yarn_mscale(c.factor, c.mscale_all_dim)
+                : lcx__rope_yarn_mscale(c.factor, 1.0);
+    } else if (c.type == LCX_ROPE_LONGROPE && c.factor > 1.0) {
+        A = sqrt(1.0 + log(c.factor) / log((double)c.original_max_pos));
+    } else {
+        A = 1.0;
+    }
+    if (!lcx__rope_afactor_ok(A)) return LCX_ERR_INVALID_ARG;
+    lcx__rope_freq(&c, c.short_factor, 0, f); /* seq_len 0: short factors, CLEX t = 1 */
+    if (!lcx__rope_freqs_ok(f, n)) return LCX_ERR_INVALID_ARG;
     /* ---- valid: build the state ---- */
+    if (c.type == LCX_ROPE_LONGROPE) {
+        memcpy(sf, c.short_factor, (size_t)n * sizeof(float));
+        memcpy(lf, c.long_factor, (size_t)n * sizeof(float));
+    }
     memset(rope, 0, sizeof *rope);
     if (c.type == LCX_ROPE_LONGROPE) {
-        memcpy(rope->short_factor, c.short_factor, (size_t)n * sizeof(float));
-        memcpy(rope->long_factor, c.long_factor, (size_t)n * sizeof(float));
+        memcpy(rope->short_factor, sf, (size_t)n * sizeof(float));
+        memcpy(rope->long_factor, lf, (size_t)n * sizeof(float));
     }
     c.short_factor = NULL;
     c.long_factor = NULL;
@@ -1401,47 +1511,47 @@ LCXDEF lcx_status lcx_rope_init(lcx_rope *rope, const lcx_rope_config *cfg) {
     rope->clex = c.clex;
     rope->seq_len = 0;
     rope->clex_t = c.type == LCX_ROPE_CLEX ? 1 : 0;
-    if (c.attention_factor > 0.0 && (c.type == LCX_ROPE_YARN || c.type == LCX_ROPE_LONGROPE)) {
-        rope->attention_factor = c.attention_factor;
-    } else if (c.type == LCX_ROPE_YARN) {
-        rope->attention_factor =
-            (c.mscale != 0.0 && c.mscale_all_dim != 0.0)
-                ? lcx__rope_yarn_mscale(c.factor, c.mscale) /
-                      lcx__rope_yarn_mscale(c.factor, c.mscale_all_dim)
-                : lcx__rope_yarn_mscale(c.factor, 1.0);
-    } else if (c.type == LCX_ROPE_LONGROPE && c.factor > 1.0) {
-        rope->attention_factor = sqrt(1.0 + log(c.factor) / log((double)c.original_max_pos));
-    } else {
-        rope->attention_factor = 1.0;
-    }
-    lcx__rope_compute(rope);
+    rope->attention_factor = A;
+    memcpy(rope->inv_freq, f, (size_t)n * sizeof(double));
     return LCX_OK;
 }
 
 LCXDEF lcx_status lcx_rope_set_seq_len(lcx_rope *rope, int64_t seq_len) {
-    int64_t old;
+    const lcx_rope_config *c;
+    int n;
     if (!rope || seq_len < 0) return LCX_ERR_INVALID_ARG;
-    old = rope->seq_len;
-    rope->seq_len = seq_len;
-    switch (rope->cfg.type) {
+    c = &rope->cfg;
+    n = c->rotary_dim / 2;
+    switch (c->type) {
     case LCX_ROPE_DYNAMIC_NTK:
-        if (old > rope->cfg.original_max_pos || seq_len > rope->cfg.original_max_pos)
-            lcx__rope_compute(rope);
+    case LCX_ROPE_LONGROPE: {
+        const int64_t L0 = c->original_max_pos, old = rope->seq_len;
+        if (c->type == LCX_ROPE_DYNAMIC_NTK ? (old > L0 || seq_len > L0)
+                                            : ((old > L0) != (seq_len > L0))) {
+            if (!lcx__rope_refreq(rope, seq_len)) return LCX_ERR_INVALID_ARG;
+        }
         break;
-    case LCX_ROPE_LONGROPE:
-        if ((old > rope->cfg.original_max_pos) != (seq_len > rope->cfg.original_max_pos))
-            lcx__rope_compute(rope);
-        break;
+    }
     case LCX_ROPE_CLEX: {
         const int t = lcx__clex_scale(rope, seq_len);
-        if (t != rope->clex_t) {
-            rope->clex_t = t;
-            lcx__rope_compute(rope);
+        int tt = t;
+        if (t == rope->clex_t) break;
+        /* Integrated in place: a second array of frequencies on top of the RK4 arrays
+           would take the stack past 8 KiB. If the result is not usable, the old t is
+           integrated again by this same call, which reproduces the bits it had (t = 1
+           is the DEFAULT frequencies, as init computes them). */
+        for (;;) {
+            lcx__clex_freq(rope->inv_freq, c->rotary_dim, c->theta, rope->clex, tt);
+            if (tt != t) return LCX_ERR_INVALID_ARG; /* restored */
+            if (lcx__rope_freqs_ok(rope->inv_freq, n)) break;
+            tt = rope->clex_t;
         }
+        rope->clex_t = t;
         break;
     }
     default: break;
     }
+    rope->seq_len = seq_len;
     return LCX_OK;
 }
 
@@ -1449,7 +1559,7 @@ LCXDEF int lcx_rope_inv_freq(const lcx_rope *rope, double *inv_freq) {
     int n;
     if (!rope) return 0;
     n = rope->cfg.rotary_dim / 2;
-    if (inv_freq) memcpy(inv_freq, rope->inv_freq, (size_t)n * sizeof(double));
+    if (inv_freq) memmove(inv_freq, rope->inv_freq, (size_t)n * sizeof(double)); /* may be the rope's own */
     return n;
 }
 

@@ -178,6 +178,80 @@ static void test_rows_match_scalar_on_every_simd_path(void) {
     lcx_f16_to_f32_row(h, got32, -1);
 }
 
+/* Every f16 and bf16 bit pattern through the rows, cut into pieces of many lengths
+   and started at several offsets, so each pattern goes through every SIMD body
+   (16-wide, 8-wide) and through the scalar tail: the float bits must be the scalar
+   form's. (The test above feeds the f16 -> f32 rows only what f32 -> f16 produced,
+   which never includes a signalling NaN; this one found the scalar form leaving an
+   f16 signalling NaN signalling while vcvtph2ps quiets it.) */
+static void test_half_rows_every_pattern_match_scalar(void) {
+    enum { NP = 65536, PAD = 16 };
+    static lcx_f16 src[NP + PAD];
+    static float want_h[NP + PAD], want_b[NP + PAD], got[NP + PAD];
+    static const int pieces[] = {1, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 100, NP};
+    static const int offs[] = {0, 1, 5, 8, 13};
+    for (int i = 0; i < NP + PAD; i++) {
+        src[i] = (lcx_f16)(i & 0xFFFF);
+        want_h[i] = lcx_f16_to_f32(src[i]);
+        want_b[i] = lcx_bf16_to_f32(src[i]);
+    }
+    /* the scalar forms themselves: f16 NaN quiet with sign and payload, bf16 bit for bit */
+    {
+        int bad_nan = 0, bad_wide = 0;
+        for (uint32_t h = 0; h < NP; h++) {
+            uint32_t uh = lcx__f32_bits(want_h[h]), ub = lcx__f32_bits(want_b[h]);
+            if (ub != h << 16) bad_wide++;
+            if ((h & 0x7C00) == 0x7C00 && (h & 0x03FF) &&
+                uh != (((h & 0x8000u) << 16) | 0x7FC00000u | ((h & 0x03FFu) << 13)))
+                bad_nan++;
+        }
+        CHECKF(bad_nan == 0, "%d f16 NaNs not quiet with sign and payload kept, e.g. "
+               "7c01 -> %08x", bad_nan, (unsigned)lcx__f32_bits(want_h[0x7C01]));
+        CHECKF(bad_wide == 0, "%d bf16 patterns not widened bit for bit", bad_wide);
+    }
+    for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+        if (!lcx__simd_compiled(simd)) continue;
+        for (int oi = 0; oi < (int)(sizeof offs / sizeof offs[0]); oi++) {
+            for (int pi = 0; pi < (int)(sizeof pieces / sizeof pieces[0]); pi++) {
+                const int o = offs[oi], len = pieces[pi];
+                int bad_h = 0, bad_b = 0, first_h = -1, first_b = -1;
+                for (int i = o; i < NP + o; i += len) {
+                    const int m = i + len <= NP + o ? len : NP + o - i;
+                    lcx__f16_to_f32_row_simd(simd, src + i, got + i, m);
+                }
+                for (int i = o; i < NP + o; i++)
+                    if (memcmp(&got[i], &want_h[i], 4) != 0 && !bad_h++) first_h = i;
+                CHECKF(bad_h == 0, "f16 %s offset %d pieces %d: %d differ, first %04x -> %08x, "
+                       "scalar %08x", lcx__simd_level_name(simd), o, len, bad_h,
+                       first_h < 0 ? 0u : (unsigned)src[first_h],
+                       first_h < 0 ? 0u : (unsigned)lcx__f32_bits(got[first_h]),
+                       first_h < 0 ? 0u : (unsigned)lcx__f32_bits(want_h[first_h]));
+                for (int i = o; i < NP + o; i += len) {
+                    const int m = i + len <= NP + o ? len : NP + o - i;
+                    lcx__bf16_to_f32_row_simd(simd, src + i, got + i, m);
+                }
+                for (int i = o; i < NP + o; i++)
+                    if (memcmp(&got[i], &want_b[i], 4) != 0 && !bad_b++) first_b = i;
+                CHECKF(bad_b == 0, "bf16 %s offset %d pieces %d: %d differ, first %04x",
+                       lcx__simd_level_name(simd), o, len, bad_b,
+                       first_b < 0 ? 0u : (unsigned)src[first_b]);
+            }
+        }
+    }
+    /* the public rows (best path), and NULL src or dst with n > 0: nothing written */
+    memset(got, 0xAB, sizeof got);
+    lcx_f16_to_f32_row(src, got, NP);
+    CHECK(memcmp(got, want_h, (size_t)NP * 4) == 0);
+    lcx_bf16_to_f32_row(src, got, NP);
+    CHECK(memcmp(got, want_b, (size_t)NP * 4) == 0);
+    memset(got, 0xAB, sizeof got);
+    lcx_f16_to_f32_row(NULL, got, 5);
+    lcx_bf16_to_f32_row(NULL, got, 5);
+    lcx_f16_to_f32_row(src, NULL, 5);
+    lcx_bf16_to_f32_row(src, NULL, 5);
+    CHECK(lcx__f32_bits(got[0]) == 0xABABABABu && lcx__f32_bits(got[4]) == 0xABABABABu);
+}
+
 int main(void) {
     printf("test_base: simd %s\n", lcx_simd_name());
     RUN(test_status_strings_are_distinct_and_total);
@@ -186,5 +260,6 @@ int main(void) {
     RUN(test_f16_rounds_to_nearest_even);
     RUN(test_bf16_rounds_to_nearest_even);
     RUN(test_rows_match_scalar_on_every_simd_path);
+    RUN(test_half_rows_every_pattern_match_scalar);
     return lcx_test_summary();
 }

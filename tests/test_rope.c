@@ -423,6 +423,48 @@ static void test_long_range_positions_stay_accurate(void) {
     }
 }
 
+/* The precision the header states for long positions, against an exact rotation by
+   the exact frequency (long double, where it has more bits than double): within
+   ~5e-7 for p < 2^32; in general float rounding plus at most 3 * 2^-53 * p * f_i
+   rad, e.g. ~1e-4 at p = 2^40 (f_i <= 1 here). */
+static void test_long_position_error_matches_the_documented_bound(void) {
+#if LDBL_MANT_DIG >= 64
+    const double thetas[] = {10000.0, 500000.0};
+    const int N = lcx_test_quick() ? 200 : 2000;
+    lcx_t_rng g = {57};
+    float cs[NP], sn[NP];
+    for (int k = 0; k < 2; k++) {
+        lcx_rope_config c = valid_cfg(LCX_ROPE_DEFAULT, 128);
+        lcx_rope r;
+        double worst32 = 0.0, worst40 = 0.0, worst40_rel = 0.0;
+        c.theta = thetas[k];
+        CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+        for (int it = 0; it < 2 * N; it++) {
+            const int big = it >= N;
+            int64_t p = big ? (int64_t)lcx_t_int(&g, 1LL << 39, (1LL << 40) - 1)
+                            : (int64_t)lcx_t_int(&g, 0, (1LL << 32) - 1);
+            if (it == 0) p = (1LL << 32) - 1;
+            CHECK(lcx_rope_cos_sin(&r, p, cs, sn) == LCX_OK);
+            for (int i = 0; i < 64; i++) {
+                const long double f = powl((long double)thetas[k], -(long double)(2 * i) / 128.0L);
+                const long double a = (long double)p * f;
+                const double e = fmax(fabs((double)(cosl(a) - (long double)cs[i])),
+                                      fabs((double)(sinl(a) - (long double)sn[i])));
+                const double bound = 6e-8 + 3.0 * ldexp((double)p * (double)f, -53);
+                if (!big && e > worst32) worst32 = e;
+                if (big && e > worst40) worst40 = e;
+                if (big && e / bound > worst40_rel) worst40_rel = e / bound;
+            }
+        }
+        if (getenv("LCX_TEST_VERBOSE"))
+            printf("  theta %g: max err p < 2^32 %.3g, p < 2^40 %.3g (%.2f of 6e-8 + 3*2^-53*p*f)\n",
+                   thetas[k], worst32, worst40, worst40_rel);
+        CHECKF(worst32 <= 6e-7, "theta %g: %.3g for p < 2^32", thetas[k], worst32);
+        CHECKF(worst40_rel <= 1.0, "theta %g: %.3g of the bound at p < 2^40", thetas[k], worst40_rel);
+    }
+#endif
+}
+
 /* The internal sin/cos used for every angle agrees with libm to 1e-13 absolute
    over the whole fast range (|a| < 2^31), near multiples of pi/2, and beyond it
    (where it falls back to libm). */
@@ -991,6 +1033,218 @@ static void test_random_valid_configs_give_finite_results(void) {
     }
 }
 
+/* Re-initialising a rope in place from its own resolved config (and, for LONGROPE,
+   from its own factor copies, also swapped) gives the bits a fresh init from
+   outside arrays gives; the old header zeroed the copies before reading them. */
+static void test_reinit_in_place_from_own_arrays(void) {
+    const lcx_rope_type all[] = {LCX_ROPE_DEFAULT, LCX_ROPE_LINEAR, LCX_ROPE_NTK, LCX_ROPE_DYNAMIC_NTK,
+                                 LCX_ROPE_YARN, LCX_ROPE_LLAMA3, LCX_ROPE_LONGROPE, LCX_ROPE_CLEX};
+    static float sf[NP], lf[NP];
+    for (int k = 0; k < 8; k++) {
+        lcx_rope_config c = valid_cfg(all[k], 64), c2, c3;
+        lcx_rope r, fresh;
+        memset(&r, 0, sizeof r);
+        memset(&fresh, 0, sizeof fresh);
+        CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+        CHECK(lcx_rope_set_seq_len(&r, 5000) == LCX_OK); /* dynamic types away from seq_len 0 */
+        c2 = r.cfg;
+        c2.theta = 20000.0; /* change something */
+        if (all[k] == LCX_ROPE_LONGROPE) {
+            c2.short_factor = r.short_factor;
+            c2.long_factor = r.long_factor;
+        }
+        c3 = c2;
+        if (all[k] == LCX_ROPE_LONGROPE) {
+            memcpy(sf, r.short_factor, sizeof sf);
+            memcpy(lf, r.long_factor, sizeof lf);
+            c3.short_factor = sf;
+            c3.long_factor = lf;
+        }
+        CHECK(lcx_rope_init(&fresh, &c3) == LCX_OK);
+        CHECKF(lcx_rope_init(&r, &c2) == LCX_OK, "type %d", (int)all[k]);
+        CHECKF(memcmp(&r, &fresh, sizeof r) == 0, "type %d: in-place re-init differs", (int)all[k]);
+        if (all[k] == LCX_ROPE_LONGROPE) {
+            CHECK(r.short_factor[1] == g_short[1] && r.long_factor[31] == g_long[31]);
+            CHECK_NEAR(r.inv_freq[1] * (double)g_short[1], pow(20000.0, -2.0 / 64), 1e-15);
+            /* swapped: the short factors from the rope's long copy and vice versa */
+            c2 = r.cfg;
+            c2.short_factor = r.long_factor;
+            c2.long_factor = r.short_factor;
+            c3 = c2;
+            c3.short_factor = g_long;
+            c3.long_factor = g_short;
+            CHECK(lcx_rope_init(&fresh, &c3) == LCX_OK);
+            CHECK(lcx_rope_init(&r, &c2) == LCX_OK);
+            CHECK(memcmp(&r, &fresh, sizeof r) == 0);
+            CHECK(r.short_factor[5] == g_long[5] && r.long_factor[5] == g_short[5]);
+            /* the rope's own cfg has no factor arrays: an error, rope unchanged */
+            memcpy(&fresh, &r, sizeof r);
+            CHECK(lcx_rope_init(&r, &r.cfg) == LCX_ERR_INVALID_ARG);
+            CHECK(memcmp(&r, &fresh, sizeof r) == 0);
+        } else {
+            /* cfg itself inside the rope */
+            CHECK(lcx_rope_init(&fresh, &fresh.cfg) == LCX_OK);
+            CHECK(lcx_rope_init(&r, &r.cfg) == LCX_OK);
+            CHECK(memcmp(&r, &fresh, sizeof r) == 0);
+        }
+        /* inv_freq into the rope's own array */
+        memcpy(&fresh, &r, sizeof r);
+        CHECK(lcx_rope_inv_freq(&r, r.inv_freq) == 32 && memcmp(&r, &fresh, sizeof r) == 0);
+    }
+}
+
+/* Fields inside their documented ranges whose derived frequencies or attention
+   factor are not finite and positive (or whose A is not a positive finite float):
+   init returns LCX_ERR_INVALID_ARG and writes nothing. The old header accepted all
+   of these and held NaN, Inf or 0. */
+static void test_init_rejects_unusable_derived_values(void) {
+    const lcx_rope_type all[] = {LCX_ROPE_DEFAULT, LCX_ROPE_LINEAR, LCX_ROPE_NTK, LCX_ROPE_DYNAMIC_NTK,
+                                 LCX_ROPE_YARN, LCX_ROPE_LLAMA3, LCX_ROPE_LONGROPE, LCX_ROPE_CLEX};
+    static lcx_rope r;
+    lcx_rope_config c;
+    char what[96];
+    for (int k = 0; k < 8; k++) {
+        /* theta^(-2i/d) overflows: i = 31 of d = 64 gives 1e-320^(-0.97) = Inf */
+        c = valid_cfg(all[k], 64);
+        c.theta = 1e-320;
+        snprintf(what, sizeof what, "type %d: theta 1e-320", (int)all[k]);
+        expect_init_fails(&c, LCX_ERR_INVALID_ARG, what);
+        c.theta = 1e-300; /* 1e290: large, finite */
+        if (all[k] != LCX_ROPE_YARN) CHECKF(lcx_rope_init(&r, &c) == LCX_OK, "type %d", (int)all[k]);
+        /* an attention factor beyond float range: rejected by every type */
+        c = valid_cfg(all[k], 64);
+        c.attention_factor = 1e300;
+        snprintf(what, sizeof what, "type %d: attention_factor 1e300", (int)all[k]);
+        expect_init_fails(&c, LCX_ERR_INVALID_ARG, what);
+        c.attention_factor = FLT_MAX;
+        CHECKF(lcx_rope_init(&r, &c) == LCX_OK, "type %d: attention_factor FLT_MAX", (int)all[k]);
+    }
+    /* frequencies that underflow to 0 */
+    {
+        const lcx_rope_type t[] = {LCX_ROPE_LINEAR, LCX_ROPE_NTK, LCX_ROPE_LLAMA3};
+        for (int k = 0; k < 3; k++) {
+            c = valid_cfg(t[k], 64);
+            c.theta = 1e300;
+            c.factor = 1e308;
+            snprintf(what, sizeof what, "type %d: theta 1e300, factor 1e308", (int)t[k]);
+            expect_init_fails(&c, LCX_ERR_INVALID_ARG, what);
+        }
+    }
+    /* DYNAMIC_NTK at seq_len 0: s*L0/L0 - (s-1) is 0 once s - 1 rounds to s */
+    c = valid_cfg(LCX_ROPE_DYNAMIC_NTK, 64);
+    c.factor = 1e17;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "dynamic factor 1e17");
+    /* YaRN: the correction range or A not finite */
+    c = valid_cfg(LCX_ROPE_YARN, 64);
+    c.original_max_pos = 1000000; c.beta_fast = 1e-310; c.beta_slow = 5e-311;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "yarn beta_fast 1e-310");
+    c = valid_cfg(LCX_ROPE_YARN, 64);
+    c.original_max_pos = 4096; c.theta = 0.5; c.beta_fast = 1e308;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "yarn theta 0.5, beta_fast 1e308");
+    c = valid_cfg(LCX_ROPE_YARN, 64);
+    c.factor = 1e300; c.mscale = 1e308; c.mscale_all_dim = 1e308;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "yarn mscale Inf/Inf");
+    c = valid_cfg(LCX_ROPE_YARN, 64);
+    c.factor = 1e300; c.mscale = 1e308; c.mscale_all_dim = 1;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "yarn derived A Inf");
+    c = valid_cfg(LCX_ROPE_YARN, 64);
+    c.factor = 1e300; c.mscale = 1e300; c.mscale_all_dim = 1;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "yarn derived A 7e300");
+    c = valid_cfg(LCX_ROPE_YARN, 64);
+    c.attention_factor = 1e-50; /* 0 as a float */
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "yarn attention_factor 1e-50");
+    c = valid_cfg(LCX_ROPE_LONGROPE, 64);
+    c.attention_factor = 1e-50;
+    expect_init_fails(&c, LCX_ERR_INVALID_ARG, "longrope attention_factor 1e-50");
+    c.attention_factor = 1e-30;
+    CHECK(lcx_rope_init(&r, &c) == LCX_OK && (float)r.attention_factor > 0.0f);
+    /* LONGROPE: the long factors underflow (not used before seq_len > L0) */
+    {
+        static float big[NP];
+        for (int i = 0; i < NP; i++) big[i] = 3e38f;
+        c = valid_cfg(LCX_ROPE_LONGROPE, 64);
+        c.theta = 1e300;
+        c.long_factor = big;
+        expect_init_fails(&c, LCX_ERR_INVALID_ARG, "longrope long factors underflow");
+        c.long_factor = g_long;
+        c.short_factor = big;
+        expect_init_fails(&c, LCX_ERR_INVALID_ARG, "longrope short factors underflow");
+        c.short_factor = g_short;
+        CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+    }
+    /* CLEX weights: every one of the n*H values is read (d = 64, p = 1: 2048) */
+    {
+        static float w[NP * 128];
+        const float vals[] = {NAN, INFINITY, -INFINITY};
+        lcx_clex_params p = g_clex;
+        for (int j = 0; j < 3; j++) {
+            for (int which = 0; which < 2; which++) {
+                memcpy(w, which ? g_down : g_up, 2048 * sizeof(float));
+                w[j == 0 ? 2047 : j * 700] = vals[j];
+                p = g_clex;
+                if (which) p.down_proj = w;
+                else p.up_proj = w;
+                c = valid_cfg(LCX_ROPE_CLEX, 64);
+                c.clex = &p;
+                snprintf(what, sizeof what, "clex %s[%d] = %g", which ? "down" : "up",
+                         j == 0 ? 2047 : j * 700, (double)vals[j]);
+                expect_init_fails(&c, LCX_ERR_INVALID_ARG, what);
+            }
+        }
+        memcpy(w, g_up, 2048 * sizeof(float));
+        w[2048] = NAN; /* beyond n*H: not read */
+        p = g_clex;
+        p.up_proj = w;
+        c = valid_cfg(LCX_ROPE_CLEX, 64);
+        c.clex = &p;
+        CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+    }
+}
+
+/* lcx_rope_set_seq_len: recomputed frequencies that are not finite and positive give
+   LCX_ERR_INVALID_ARG and leave the rope exactly as it was (seq_len included). */
+static void test_set_seq_len_rejects_unusable_frequencies(void) {
+    lcx_rope r, copy;
+    double f[NP];
+    /* DYNAMIC_NTK: alpha = s*L/L0 - (s-1) ~ 9e33 at L = 2^63-1 takes f_31 below 5e-324 */
+    lcx_rope_config c = valid_cfg(LCX_ROPE_DYNAMIC_NTK, 64);
+    c.theta = 1e308; c.factor = 1e15; c.original_max_pos = 1;
+    CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+    CHECK(lcx_rope_set_seq_len(&r, 1000) == LCX_OK);
+    lcx_rope_inv_freq(&r, f);
+    CHECK(f[31] > 0.0);
+    memcpy(&copy, &r, sizeof r);
+    CHECK(lcx_rope_set_seq_len(&r, INT64_MAX) == LCX_ERR_INVALID_ARG);
+    CHECK(memcmp(&r, &copy, sizeof r) == 0);
+    CHECK(lcx_rope_set_seq_len(&r, 0) == LCX_OK && r.seq_len == 0);
+    /* CLEX: an ODE (finite weights) whose log-frequencies fall by ~240 per unit of t:
+       fine up to t = 4 (f ~ 1e-313), 0 from t = 5 on */
+    {
+        static float up[4 * 8], down[8 * 4];
+        lcx_clex_params p;
+        memset(&p, 0, sizeof p);
+        for (int i = 0; i < 32; i++) { up[i] = 1.0f; down[i] = 30.0f; }
+        p.param_factor = 1; p.max_factor = 8; p.time_dt = 0.1; p.up_proj = up; p.down_proj = down;
+        c = cfg_of(LCX_ROPE_CLEX, 8, 0, 100);
+        c.clex = &p;
+        CHECK(lcx_rope_init(&r, &c) == LCX_OK);
+        CHECK(lcx_rope_set_seq_len(&r, 300) == LCX_OK && r.clex_t == 3);
+        memcpy(&copy, &r, sizeof r);
+        CHECK(lcx_rope_set_seq_len(&r, 500) == LCX_ERR_INVALID_ARG);
+        CHECK(memcmp(&r, &copy, sizeof r) == 0); /* t = 3 integrated again: same bits */
+        CHECK(lcx_rope_set_seq_len(&r, 400) == LCX_OK && r.clex_t == 4);
+        lcx_rope_inv_freq(&r, f);
+        CHECK(f[3] > 0.0 && f[3] < 1e-300);
+        memcpy(&copy, &r, sizeof r);
+        CHECK(lcx_rope_set_seq_len(&r, 800) == LCX_ERR_INVALID_ARG);
+        CHECK(memcmp(&r, &copy, sizeof r) == 0);
+        CHECK(lcx_rope_set_seq_len(&r, 301) == LCX_OK && r.clex_t == 4 && r.seq_len == 301);
+        CHECK(lcx_rope_set_seq_len(&r, 1) == LCX_OK && r.clex_t == 1);
+        lcx_rope_inv_freq(&r, f);
+        CHECK(f[0] == 1.0 && f[1] == pow(10000.0, -0.25));
+    }
+}
+
 /* the struct is plain data: a copy works without the config's arrays */
 static void test_rope_is_copyable_and_keeps_its_factors(void) {
     static float sf[NP], lf[NP];
@@ -1031,6 +1285,7 @@ int main(void) {
     RUN(test_calls_reject_bad_arguments_and_write_nothing);
     RUN(test_apply_matches_double_reference_on_random_shapes);
     RUN(test_long_range_positions_stay_accurate);
+    RUN(test_long_position_error_matches_the_documented_bound);
     RUN(test_internal_sincos_matches_libm);
     RUN(test_cos_sin_tables_of_every_level_match_scalar);
     RUN(test_norm_is_preserved_up_to_attention_factor);
@@ -1046,5 +1301,8 @@ int main(void) {
     RUN(test_rerotate_equals_applying_the_new_state);
     RUN(test_random_valid_configs_give_finite_results);
     RUN(test_rope_is_copyable_and_keeps_its_factors);
+    RUN(test_reinit_in_place_from_own_arrays);
+    RUN(test_init_rejects_unusable_derived_values);
+    RUN(test_set_seq_len_rejects_unusable_frequencies);
     return lcx_test_summary();
 }
