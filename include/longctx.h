@@ -3781,14 +3781,19 @@ LCX__STATIC void lcx__attn_kp_row(int simd, const float *s, float ls, int n, flo
 }
 
 /* key_probs: key j of KV head kvh gets sum over rows of exp(s - lse). Items are
-   (kvh, chunk of keys), so no two threads add to the same element. */
+   (kvh, chunk of keys), so no two threads add to the same element. Each row adds
+   straight into key_probs, rows in order (query, then head): the order of the sum
+   does not depend on how the rows are blocked (a->bq, which follows the thread
+   count), so key_probs is bit-identical for any thread count. (A row of a block
+   that sees none of a tile adds zeros, which change nothing: the row that sees the
+   tile's smallest key position visits it in any blocking and adds to all its keys.) */
 #define LCX__ATTN_KP_CHUNK 512
 LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int kvh,
                                    int64_t ka, int64_t kb) {
     lcx__attn_scr sc;
     const void *krow[LCX__ATTN_TK], *vrow[LCX__ATTN_TK];
     int64_t kpos[LCX__ATTN_TK], qmin, qmax, cursor, qa;
-    float col[LCX__ATTN_TK];
+    float *col;
     lcx__attn_tile t;
     int R, r, j;
     lcx__attn_scr_layout(a, scr, &sc);
@@ -3800,7 +3805,7 @@ LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int
             lcx__attn_tile_src(a, kvh, t.k0, t.n, krow, vrow);
             for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
             lcx__attn_logits_step(a, simd, &sc, R, &t, krow, kpos);
-            for (j = 0; j < LCX__ATTN_TK; j++) col[j] = 0.0f;
+            col = a->key_probs + (int64_t)kvh * a->n_kv + t.k0;
             for (r = 0; r < R; r++) {
                 int64_t tq = qa + r / a->group;
                 int h = kvh * a->group + r % a->group;
@@ -3808,7 +3813,6 @@ LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int
                 if (ls == -INFINITY) continue;
                 lcx__attn_kp_row(simd, sc.s + (size_t)r * LCX__ATTN_TK, ls, t.n, col);
             }
-            for (j = 0; j < t.n; j++) a->key_probs[(int64_t)kvh * a->n_kv + t.k0 + j] += col[j];
         }
     }
 }

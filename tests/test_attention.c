@@ -829,6 +829,57 @@ static void test_key_probs_random_shapes(void) {
     }
 }
 
+/* deterministic = 1: key_probs bit-identical for n_threads 1, 2, 3 and 4, prefill (the
+   query blocks change with the thread count: groups of 2, 3 and 4 heads, 100 and 300
+   queries) and decode, causal with queries near the keys or not, ALiBi, the caller's
+   lse or not; key_probs starting at -0.0 (a zero sum keeps one sign at any count).
+   With OpenMP the thread counts are real; without, every call is serial. */
+static void test_key_probs_bit_identical_across_threads(void) {
+    int n = lcx_test_quick() ? 4 : 10;
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        adata D;
+        size_t kn;
+        float *kp[4], *lse;
+        c.seed = 7100 + (uint64_t)k;
+        c.n_q = k % 5 == 4 ? 1 + k % 8 : (k & 1 ? 300 : 100);
+        c.n_kv = 900 + 250 * k;
+        c.nkv = 2; c.nh = 2 * (2 + k % 3); c.d = c.dv = 64;
+        c.kt = c.vt = k % 3; c.det = 1; c.qmul = 4;
+        c.causal = k % 4 != 3;
+        c.alibi = k % 3 == 1;
+        c.qpos_mode = k % 2 == 0; /* queries among the keys: some keys no query sees */
+        c.kpos_mode = k % 5 == 2 ? 3 : 0;
+        build(&D, &c);
+        kn = (size_t)(c.nkv * c.n_kv);
+        lse = (float *)malloc(sizeof(float) * (size_t)(c.n_q * c.nh));
+        for (int t = 0; t < 4; t++) {
+            lcx_attn_desc d = D.desc;
+            size_t wb = 0;
+            void *work;
+            kp[t] = (float *)malloc(sizeof(float) * kn);
+            for (size_t i = 0; i < kn; i++) kp[t][i] = -0.0f;
+            d.n_threads = t + 1;
+            d.key_probs = kp[t];
+            CHECK(lcx_attention_workspace_size(&d, c.n_q, &D.view, &wb) == LCX_OK);
+            work = malloc(wb + 1);
+            CHECK(lcx_attention(&d, D.q, c.n_q, D.q_stride, D.qpos, &D.view, D.out, D.out_stride,
+                                k % 3 == 2 ? lse : NULL, work, wb) == LCX_OK);
+            free(work);
+            if (t > 0) {
+                size_t diff = 0;
+                for (size_t i = 0; i < kn; i++) diff += memcmp(&kp[0][i], &kp[t][i], 4) != 0;
+                CHECKF(diff == 0, "case %d (n_q %lld, %d heads / %d): n_threads %d: %zu of %zu "
+                       "key_probs differ from n_threads 1", k, (long long)c.n_q, c.nh, c.nkv,
+                       t + 1, diff, kn);
+            }
+        }
+        for (int t = 0; t < 4; t++) free(kp[t]);
+        free(lse);
+        destroy(&D);
+    }
+}
+
 /* every bad input: the status, and nothing written anywhere */
 static void test_validation_writes_nothing(void) {
     acase c = base_case();
@@ -1033,6 +1084,7 @@ int main(void) {
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
     RUN(test_key_probs_random_shapes);
+    RUN(test_key_probs_bit_identical_across_threads);
     RUN(test_any_even_head_dim);
     RUN(test_decode_shapes_all_options);
     RUN(test_matches_double_reference_on_random_shapes);
