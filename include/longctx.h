@@ -638,8 +638,8 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
    between rows are never written. work: work_bytes bytes, any alignment (NULL
    allowed when work_bytes is 0). Errors (nothing is written): LCX_ERR_INVALID_ARG
    (NULL desc/view/q/out, bad dimensions or strides, NaN/Inf scale or softcap, a
-   negative softcap, NaN/Inf slopes or NaN sinks, a NULL page among those needed,
-   page_tokens <= 0), LCX_ERR_UNSUPPORTED (desc->pattern), LCX_ERR_WORKSPACE.
+   negative softcap, NaN/Inf slopes or NaN/+INFINITY sinks, a NULL page among those
+   needed, page_tokens <= 0), LCX_ERR_UNSUPPORTED (desc->pattern), LCX_ERR_WORKSPACE.
    n_q == 0 does nothing; n_kv == 0 gives out = 0 and lse = -INFINITY (or the sinks). */
 LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64_t n_q,
                                 int64_t q_stride, const int64_t *q_pos,
@@ -655,9 +655,12 @@ LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64
    Partials are computed with desc.sinks = NULL; pass the sinks to the last merge.
    out/part: [n_q][n_heads][head_dim], token strides out_stride/part_stride, head
    stride head_dim (head_dim is the value width, v_head_dim of the attention call);
-   lse/part_lse: [n_q][n_heads]. LCX_ERR_INVALID_ARG (nothing written) for NULL
-   arrays with n_q > 0, n_q < 0, n_heads <= 0, head_dim <= 0 or odd, strides shorter
-   than n_heads*head_dim (n_q > 1), NaN sinks. */
+   lse/part_lse: [n_q][n_heads]. A side with lse = -INFINITY is not read: its out
+   may hold anything (NaN, Inf, uninitialised), so an accumulator can start from
+   lse = -INFINITY alone. LCX_ERR_INVALID_ARG (nothing written) for NULL arrays with
+   n_q > 0, n_q < 0, n_heads <= 0, head_dim <= 0 or odd, strides as lcx_attention
+   checks its own (with n_q > 0: negative, or with n_q > 1 shorter than
+   n_heads*head_dim), NaN or +INFINITY sinks (-INFINITY: that head has no sink). */
 LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride,
                                       const float *part, const float *part_lse,
                                       int64_t part_stride, int64_t n_q, int n_heads,
@@ -4128,9 +4131,9 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
     int64_t tq;
     int h, i;
     if (n_q < 0 || n_heads <= 0 || head_dim <= 0 || (head_dim & 1)) return LCX_ERR_INVALID_ARG;
-    if (sinks)
+    if (sinks) /* as lcx_attention: -INFINITY is no sink, NaN and +INFINITY errors */
         for (h = 0; h < n_heads; h++)
-            if (sinks[h] != sinks[h]) return LCX_ERR_INVALID_ARG;
+            if (sinks[h] != sinks[h] || sinks[h] == INFINITY) return LCX_ERR_INVALID_ARG;
     if (n_q == 0) return LCX_OK;
     if (!out || !lse || !part || !part_lse) return LCX_ERR_INVALID_ARG;
     if (!lcx__attn_rows_ok(n_q, out_stride, n_heads, head_dim, head_dim, 4) ||
@@ -4145,9 +4148,15 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
             if (m == -INFINITY) {
                 for (i = 0; i < head_dim; i++) o[i] = 0.0f;
                 ls = -INFINITY;
+            } else if (la == -INFINITY || lb == -INFINITY) {
+                /* one side only: the other contributes nothing, whatever its out holds
+                   (a zero weight times NaN or Inf would not be nothing) */
+                if (la == -INFINITY)
+                    for (i = 0; i < head_dim; i++) o[i] = p[i];
+                ls = m;
             } else {
-                wa = la == -INFINITY ? 0.0f : expf(la - m);
-                wb = lb == -INFINITY ? 0.0f : expf(lb - m);
+                wa = expf(la - m);
+                wb = expf(lb - m);
                 for (i = 0; i < head_dim; i++) o[i] = (wa * o[i] + wb * p[i]) / (wa + wb);
                 ls = m + logf(wa + wb);
             }

@@ -618,6 +618,90 @@ static void test_merge_rules(void) {
     (void)sinks;
 }
 
+/* a side with lse = -INFINITY is not read (NaN or Inf in its out change nothing); sinks
+   follow lcx_attention's rule (NaN, +INFINITY: errors, nothing written; -INFINITY: no
+   sink); strides as lcx_attention's: negative is an error for any n_q > 0, a short one
+   only when n_q > 1 */
+static void test_merge_minus_inf_side_and_sink_and_stride_rules(void) {
+    const float nan = NAN;
+    float out[4], lse[1], part[4], plse[1];
+    /* an accumulator that holds nothing yet: lse = -INFINITY, out NaN */
+    for (int i = 0; i < 4; i++) { out[i] = nan; part[i] = 1.0f + (float)i; }
+    lse[0] = -INFINITY; plse[0] = 0.5f;
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, NULL) == LCX_OK);
+    CHECK(memcmp(out, part, sizeof out) == 0 && lse[0] == 0.5f);
+    /* a partial that saw nothing, with Inf and NaN in its out */
+    for (int i = 0; i < 4; i++) out[i] = 5.0f + (float)i;
+    part[0] = INFINITY; part[1] = -INFINITY; part[2] = nan; part[3] = 1.0f;
+    lse[0] = 0.0f; plse[0] = -INFINITY;
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, NULL) == LCX_OK);
+    CHECK(out[0] == 5 && out[1] == 6 && out[2] == 7 && out[3] == 8 && lse[0] == 0.0f);
+    /* the same with a sink folded in: finite, out scaled by 1 / (1 + e^sink) */
+    {
+        float sk[1] = {0.0f};
+        CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, sk) == LCX_OK);
+        for (int i = 0; i < 4; i++) CHECK_NEAR(out[i], (5.0 + i) / 2.0, 1e-6);
+        CHECK_NEAR(lse[0], log(2.0), 1e-6);
+    }
+    /* both -INFINITY: out = 0 whatever either held */
+    for (int i = 0; i < 4; i++) { out[i] = nan; part[i] = INFINITY; }
+    lse[0] = -INFINITY; plse[0] = -INFINITY;
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, NULL) == LCX_OK);
+    CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0 && out[3] == 0 && lse[0] == -INFINITY);
+    /* sinks: +INFINITY (in any head) and NaN are errors, nothing written */
+    {
+        float o2[4] = {1, 2, 3, 4}, l2[2] = {0.25f, 0.5f}, p2[4] = {5, 6, 7, 8}, pl2[2] = {0, 0};
+        float keep_o[4], keep_l[2];
+        float bad[3][2] = {{INFINITY, 0.0f}, {0.0f, INFINITY}, {0.0f, NAN}};
+        memcpy(keep_o, o2, sizeof o2);
+        memcpy(keep_l, l2, sizeof l2);
+        for (int b = 0; b < 3; b++) {
+            CHECKF(lcx_attention_merge(o2, l2, 4, p2, pl2, 4, 1, 2, 2, bad[b]) == LCX_ERR_INVALID_ARG,
+                   "sinks %d", b);
+            CHECK(memcmp(o2, keep_o, sizeof o2) == 0 && memcmp(l2, keep_l, sizeof l2) == 0);
+        }
+        /* lcx_attention has the same rule */
+        {
+            acase c = base_case();
+            adata D;
+            size_t wb = 1;
+            c.n_q = 1; c.n_kv = 10; c.nh = 2; c.sinks = 1;
+            build(&D, &c);
+            D.sinks[1] = INFINITY;
+            CHECK(lcx_attention_workspace_size(&D.desc, 1, &D.view, &wb) == LCX_ERR_INVALID_ARG);
+            D.sinks[1] = -INFINITY;
+            CHECK(lcx_attention_workspace_size(&D.desc, 1, &D.view, &wb) == LCX_OK);
+            destroy(&D);
+        }
+        /* strides: n_q = 1, negative: an error; shorter than a row: fine (one row) */
+        CHECK(lcx_attention_merge(o2, l2, -4, p2, pl2, 4, 1, 2, 2, NULL) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention_merge(o2, l2, 4, p2, pl2, -1, 1, 2, 2, NULL) == LCX_ERR_INVALID_ARG);
+        CHECK(memcmp(o2, keep_o, sizeof o2) == 0 && memcmp(l2, keep_l, sizeof l2) == 0);
+        CHECK(lcx_attention_merge(o2, l2, 0, p2, pl2, 1, 1, 2, 2, NULL) == LCX_OK);
+        /* n_q = 2: a stride shorter than a row is an error; n_q = 0: nothing checked */
+        CHECK(lcx_attention_merge(o2, l2, 1, p2, pl2, 2, 2, 1, 2, NULL) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention_merge(o2, l2, 2, p2, pl2, 2, 2, 1, 2, NULL) == LCX_OK);
+        CHECK(lcx_attention_merge(o2, l2, -4, p2, pl2, -4, 0, 2, 2, NULL) == LCX_OK);
+    }
+    /* lcx_attention's own strides, the same rule */
+    {
+        acase c = base_case();
+        adata D;
+        size_t wb = 0;
+        void *work;
+        c.n_q = 1; c.n_kv = 10;
+        build(&D, &c);
+        lcx_attention_workspace_size(&D.desc, 1, &D.view, &wb);
+        work = malloc(wb + 1);
+        CHECK(lcx_attention(&D.desc, D.q, 1, -1, NULL, &D.view, D.out, D.out_stride, NULL, work, wb) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention(&D.desc, D.q, 1, D.q_stride, NULL, &D.view, D.out, -1, NULL, work, wb) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention(&D.desc, D.q, 1, 0, NULL, &D.view, D.out, 0, NULL, work, wb) == LCX_OK);
+        CHECK(lcx_attention(&D.desc, D.q, 0, -1, NULL, &D.view, D.out, -1, NULL, work, wb) == LCX_OK);
+        free(work);
+        destroy(&D);
+    }
+}
+
 static void test_deterministic_is_bit_identical_across_threads_and_work(void) {
     int n = lcx_test_quick() ? 2 : 6;
     for (int k = 0; k < n; k++) {
@@ -1075,6 +1159,7 @@ int main(void) {
     RUN(test_vector_exp_accuracy);
     RUN(test_validation_writes_nothing);
     RUN(test_merge_rules);
+    RUN(test_merge_minus_inf_side_and_sink_and_stride_rules);
     RUN(test_alibi_far_from_the_query_keeps_accuracy);
     RUN(test_empty_and_fully_masked_rows);
     RUN(test_extreme_logits_are_finite_and_correct);
