@@ -622,9 +622,10 @@ LCXDEF lcx_status lcx_kv_view_set_head_strides(lcx_kv_view *v, int64_t k_head_st
 LCXDEF lcx_status lcx_kv_view_set_types(lcx_kv_view *v, lcx_dtype k_type, lcx_dtype v_type);
 
 /* Bytes of workspace lcx_attention wants for this desc, n_q and view, at the thread
-   count desc->n_threads resolves to (see the section comment). Validates desc and
-   view as lcx_attention does (LCX_ERR_INVALID_ARG, LCX_ERR_UNSUPPORTED); *bytes is
-   written only on success. */
+   count desc->n_threads resolves to (see the section comment). Validates desc, n_q
+   and view as lcx_attention does (LCX_ERR_INVALID_ARG, LCX_ERR_UNSUPPORTED; also
+   LCX_ERR_INVALID_ARG when the byte count overflows); *bytes is written only on
+   success. */
 LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_t n_q,
                                                const lcx_kv_view *kv, size_t *bytes);
 
@@ -639,7 +640,9 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
    allowed when work_bytes is 0). Errors (nothing is written): LCX_ERR_INVALID_ARG
    (NULL desc/view/q/out, bad dimensions or strides, NaN/Inf scale or softcap, a
    negative softcap, NaN/Inf slopes or NaN/+INFINITY sinks, a NULL page among those
-   needed, page_tokens <= 0), LCX_ERR_UNSUPPORTED (desc->pattern), LCX_ERR_WORKSPACE.
+   needed, page_tokens <= 0, n_q > INT64_MAX/8/n_heads or n_kv > INT64_MAX/8/n_kv_heads:
+   rows whose byte counts overflow), LCX_ERR_UNSUPPORTED (desc->pattern),
+   LCX_ERR_WORKSPACE.
    n_q == 0 does nothing; n_kv == 0 gives out = 0 and lse = -INFINITY (or the sinks). */
 LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64_t n_q,
                                 int64_t q_stride, const int64_t *q_pos,
@@ -2155,6 +2158,10 @@ LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc
     a->q_hs = desc->q_head_stride ? desc->q_head_stride : a->d;
     a->out_hs = desc->out_head_stride ? desc->out_head_stride : a->dv;
     if (n_q < 0) return LCX_ERR_INVALID_ARG;
+    /* n_q rows of lse (and of q and out) and n_kv of key_probs (and of K and V) must
+       be addressable, as lcx__attn_rows_ok counts: checked here for the workspace
+       query as for the call, so that the two agree */
+    if (n_q > INT64_MAX / 8 / a->nh) return LCX_ERR_INVALID_ARG;
     a->n_q = n_q;
     /* the view */
     if (kv->kind != LCX_KV_CONTIGUOUS && kv->kind != LCX_KV_PAGED) return LCX_ERR_INVALID_ARG;
@@ -2164,7 +2171,8 @@ LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc
     a->kt = kv->k_type;
     a->vt = kv->v_type;
     a->n_kv = kv->n_kv;
-    if (a->n_kv < 0 || kv->k_stride < 0 || kv->v_stride < 0 || kv->k_head_stride < 0 ||
+    if (a->n_kv < 0 || a->n_kv > INT64_MAX / 8 / a->nkv || kv->k_stride < 0 ||
+        kv->v_stride < 0 || kv->k_head_stride < 0 ||
         kv->v_head_stride < 0)
         return LCX_ERR_INVALID_ARG;
     a->ks = kv->k_stride ? kv->k_stride : (int64_t)a->nkv * a->d;
@@ -2202,7 +2210,6 @@ LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc
         if (!lcx__attn_rows_ok(n_q, q_stride, a->nh, a->q_hs, a->d, 4)) return LCX_ERR_INVALID_ARG;
         if (!lcx__attn_rows_ok(n_q, out_stride, a->nh, a->out_hs, a->dv, 4))
             return LCX_ERR_INVALID_ARG;
-        if (n_q > INT64_MAX / 8 / a->nh) return LCX_ERR_INVALID_ARG;
     }
     a->q = q;
     a->q_stride = q_stride;
@@ -3836,14 +3843,16 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
         for (;;) {
             a->bq = rows / a->group;
             if (a->bq < 1) a->bq = 1;
+            /* items (n_qb * nkv) >= 4 per thread, in terms that cannot overflow */
             if (rows <= LCX__ATTN_PREFILL_ROWS_MIN ||
-                (a->n_q + a->bq - 1) / a->bq * a->nkv >= 4 * (int64_t)nt)
+                a->n_q / a->bq + (a->n_q % a->bq != 0) >=
+                    (4 * (int64_t)nt + a->nkv - 1) / a->nkv)
                 break;
             rows /= 2;
         }
     }
     a->rmax = (int)a->bq * a->group;
-    a->n_qb = a->n_q > 0 ? (a->n_q + a->bq - 1) / a->bq : 0;
+    a->n_qb = a->n_q / a->bq + (a->n_q % a->bq != 0);
     a->sec_floats = lcx__attn_scr_layout(a, NULL, NULL);
     /* decode items hold every KV head (one pass over the cache's memory) */
     a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
@@ -3891,35 +3900,54 @@ LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     return s < 1 ? 1 : (int)s;
 }
 
-/* Bytes: lse temp, partials, nt scratches scr_stride apart (plus 64 for alignment).
-   0 on overflow. */
-LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *total) {
-    size_t scr, part = 0, fixed = 0, t;
+/* *x = lcx__attn_r16(*x) + extra; 0 on overflow. */
+LCX__INLINE int lcx__attn_r16_add(size_t *x, size_t extra) {
+    if (!lcx__add_size(*x, 15, x)) return 0;
+    *x &= ~(size_t)15;
+    return lcx__add_size(*x, extra, x);
+}
+
+/* Bytes, and the layout the call uses, from the 64-byte aligned start: key_probs' lse
+   rows, kq (lcx__attn_kscan), the decode partials, then nt scratches scr_stride
+   floats apart; plus 64 for alignment. off: NULL, or where kq, the partials and the
+   scratches start. 0 on overflow (every sum and product checked). */
+LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *total,
+                                size_t off[3]) {
+    size_t scr, part = 0, kp = 0, kq = 0, t;
     if (!lcx__mul_size(a->scr_stride, (size_t)(nt - 1), &scr) ||
         !lcx__add_size(scr, a->scr_floats, &scr) || !lcx__mul_size(scr, 4, &scr))
         return 0;
-    if (splits > 1) {
-        if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * (size_t)(a->dv + 2), &part) ||
-            !lcx__mul_size(part, (size_t)splits * 4, &part))
-            return 0;
-        part = lcx__attn_r16(part);
-    }
-    if (lcx__attn_wants_kp_lse(a)) {
-        if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * 4, &fixed)) return 0;
-        fixed = lcx__attn_r16(fixed) + 64;
-    }
-    if (lcx__attn_wants_kq(a)) { /* kq (lcx__attn_kscan) */
-        size_t kq;
-        if (!lcx__mul_size((size_t)a->n_q, 8, &kq) ||
-            !lcx__add_size(fixed, lcx__attn_r16(kq) + 64, &fixed))
-            return 0;
-    }
-    if (!lcx__add_size(scr, part, &t) || !lcx__add_size(t, fixed, &t) ||
-        !lcx__add_size(t, 64, &t))
+    if (splits > 1 &&
+        (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh, &part) ||
+         !lcx__mul_size(part, (size_t)(a->dv + 2), &part) ||
+         !lcx__mul_size(part, (size_t)splits, &part) || !lcx__mul_size(part, 4, &part) ||
+         !lcx__attn_r16_add(&part, 0)))
         return 0;
+    if (lcx__attn_wants_kp_lse(a) &&
+        (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh, &kp) || !lcx__mul_size(kp, 4, &kp) ||
+         !lcx__attn_r16_add(&kp, 64)))
+        return 0;
+    if (lcx__attn_wants_kq(a) &&
+        (!lcx__mul_size((size_t)a->n_q, 8, &kq) || !lcx__attn_r16_add(&kq, 64)))
+        return 0;
+    t = kp;
+    if (off) off[0] = t;
+    if (!lcx__add_size(t, kq, &t)) return 0;
+    if (off) off[1] = t;
+    if (!lcx__add_size(t, part, &t)) return 0;
+    if (off) off[2] = t;
+    if (!lcx__add_size(t, scr, &t) || !lcx__add_size(t, 64, &t)) return 0;
     *total = t;
     return 1;
 }
+
+/* Does the plan (nt threads, splits) fit in avail bytes from the aligned start? */
+LCX__STATIC int lcx__attn_fits(const lcx__attn *a, int nt, int splits, size_t avail) {
+    size_t need;
+    return lcx__attn_bytes(a, nt, splits, &need, NULL) && need - 64 <= avail;
+}
+
+
 
 /* ---- public -------------------------------------------------------------------- */
 LCXDEF lcx_kv_view lcx_kv_view_contiguous(lcx_dtype type, const void *k, const void *v,
@@ -3989,7 +4017,7 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
         return LCX_OK;
     }
     nt = lcx__attn_plan(&a, desc->n_threads);
-    if (!lcx__attn_bytes(&a, nt, lcx__attn_want_splits(&a, nt), &total))
+    if (!lcx__attn_bytes(&a, nt, lcx__attn_want_splits(&a, nt), &total, NULL))
         return LCX_ERR_INVALID_ARG;
     *bytes = total;
     return LCX_OK;
@@ -4003,7 +4031,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
                                            size_t work_bytes) {
     lcx__attn a;
     lcx_status st;
-    size_t avail = 0, pad, need;
+    size_t avail = 0, pad, need, off[3];
     char *base;
     float *part = NULL, *scr;
     int nt, nt_want, s;
@@ -4026,39 +4054,27 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     /* fit the plan into the workspace: fewer splits first, then fewer threads */
     if (a.det) { /* the split count depends on n_kv and work_bytes only */
         for (s = lcx__attn_want_splits(&a, 1); s >= 1; s--)
-            if (lcx__attn_bytes(&a, 1, s, &need) && need - 64 <= avail) break;
+            if (lcx__attn_fits(&a, 1, s, avail)) break;
         if (s < 1) return LCX_ERR_WORKSPACE;
         for (nt = nt_want; nt > 1; nt--)
-            if (lcx__attn_bytes(&a, nt, s, &need) && need - 64 <= avail) break;
+            if (lcx__attn_fits(&a, nt, s, avail)) break;
     } else { /* fewer splits first, then fewer threads */
         for (nt = nt_want; nt >= 1; nt--) {
             for (s = lcx__attn_want_splits(&a, nt); s >= 1; s--)
-                if (lcx__attn_bytes(&a, nt, s, &need) && need - 64 <= avail) break;
+                if (lcx__attn_fits(&a, nt, s, avail)) break;
             if (s >= 1) break;
         }
         if (nt < 1) return LCX_ERR_WORKSPACE;
     }
     a.splits = s;
     a.nt = nt;
-    if (lcx__attn_wants_kp_lse(&a)) {
-        a.kp_lse = (float *)(void *)base;
-        base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * 4) + 64;
-    } else if (a.key_probs) {
-        a.kp_lse = a.lse;
-    }
-    {
-        int64_t *kq_buf = NULL;
-        if (lcx__attn_wants_kq(&a)) {
-            kq_buf = (int64_t *)(void *)base;
-            base += lcx__attn_r16((size_t)n_q * 8) + 64;
-        }
-        lcx__attn_kscan(&a, kq_buf); /* ALiBi origins: see lcx__attn_kref */
-    }
-    if (s > 1) {
-        part = (float *)(void *)base;
-        base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * (size_t)(a.dv + 2) * (size_t)s * 4);
-    }
-    scr = (float *)(void *)base;
+    if (!lcx__attn_bytes(&a, nt, s, &need, off)) return LCX_ERR_WORKSPACE; /* it fits */
+    if (lcx__attn_wants_kp_lse(&a)) a.kp_lse = (float *)(void *)base;
+    else if (a.key_probs) a.kp_lse = a.lse;
+    /* ALiBi origins: see lcx__attn_kref */
+    lcx__attn_kscan(&a, lcx__attn_wants_kq(&a) ? (int64_t *)(void *)(base + off[0]) : NULL);
+    if (s > 1) part = (float *)(void *)(base + off[1]);
+    scr = (float *)(void *)(base + off[2]);
     n_jobs = a.decode ? s : (int64_t)a.nkv * a.n_qb;
     if (nt > n_jobs) nt = (int)n_jobs;
     {
@@ -4067,8 +4083,10 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
 #define LCX__ATTN_RUN_JOB(tid)                                                              \
     do {                                                                                    \
         float *scr_ = scr + (size_t)(tid) * a.scr_stride;                                   \
-        if (a.decode) {                                                                     \
-            int64_t ka_ = a.n_kv * job / s, kb_ = a.n_kv * (job + 1) / s;                   \
+        if (a.decode) { /* keys n_kv*job/s .., without the product (it may overflow) */     \
+            int64_t kq_ = a.n_kv / s, kr_ = a.n_kv % s;                                     \
+            int64_t ka_ = kq_ * job + kr_ * job / s;                                        \
+            int64_t kb_ = kq_ * (job + 1) + kr_ * (job + 1) / s;                            \
             lcx__attn_item(&a, simd, scr_, 0, a.nkv, 0, a.n_q, ka_, kb_,                    \
                            s > 1 ? part + (size_t)job * (size_t)a.n_q * (size_t)a.nh *      \
                                               (size_t)(a.dv + 2)                            \

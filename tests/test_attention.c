@@ -786,6 +786,110 @@ static void test_workspace_sizes(void) {
     destroy(&D);
 }
 
+/* Shapes whose byte counts overflow: the workspace query and the call both say
+   LCX_ERR_INVALID_ARG and write nothing (the query used to wrap or overflow int64 and
+   return LCX_OK with a tiny size); shapes at the limits are sized without UB (the
+   asan build runs UBSan, no recovery). */
+static void test_huge_shapes_rejected_by_query_and_call(void) {
+    static float kb[64], vb[64], q[8], out[8];
+    static const void *pages[1100];
+    float kp[4], sl[4] = {0.1f, 0.1f, 0.1f, 0.1f};
+    int64_t kpos[16], qpos[1] = {0};
+    lcx_attn_desc d;
+    lcx_kv_view v, v2, pv;
+    size_t b;
+    static char work[1 << 16];
+    const int64_t lim = INT64_MAX / 8 / 4; /* n_q limit for 4 heads */
+    memset(&d, 0, sizeof d);
+    d.head_dim = 2; d.n_heads = 4; d.n_kv_heads = 1; d.n_threads = 1;
+    for (int i = 0; i < 16; i++) kpos[i] = i;
+    for (int i = 0; i < 1100; i++) pages[i] = kb;
+    v = lcx_kv_view_contiguous(LCX_F32, kb, vb, 16, 0, 0, NULL);
+    v2 = lcx_kv_view_contiguous(LCX_F32, kb, vb, 16, 0, 0, kpos);
+    /* pages of 2^57 rows (f16, 4 bytes a row), 65 entries: n_kv = INT64_MAX */
+    pv = lcx_kv_view_paged(LCX_F16, pages, pages, (int64_t)1 << 57, INT64_MAX, 0, 0, NULL);
+    for (int k = 0; k < 8; k++) {
+        const lcx_kv_view *vw = k == 3 ? &v2 : k >= 5 ? &pv : &v;
+        int64_t nq = k == 0 ? INT64_MAX : k == 1 ? lim + 1 : k == 2 ? ((int64_t)1 << 60) - 1
+                   : k == 3 ? ((int64_t)1 << 61) - 1 : k == 4 ? ((int64_t)1 << 62) : 1;
+        lcx_status st;
+        memset(&d, 0, sizeof d);
+        d.head_dim = 2; d.n_heads = 4; d.n_kv_heads = 1; d.n_threads = k == 7 ? 2 : 1;
+        if (k == 2 || k == 5) d.key_probs = kp;                    /* kp lse rows; [1][n_kv] */
+        if (k == 3) { d.causal = 1; d.alibi_slopes = sl; }         /* kq */
+        if (k == 6) d.deterministic = 1;
+        b = 777;
+        st = lcx_attention_workspace_size(&d, nq, vw, &b);
+        CHECKF(st == LCX_ERR_INVALID_ARG && b == 777, "case %d: query status %d, bytes %zu",
+               k, (int)st, b);
+        for (int i = 0; i < 8; i++) out[i] = SENTINEL;
+        st = lcx_attention(&d, q, nq, 8, k >= 5 ? qpos : NULL, vw, out, 8, NULL, work, sizeof work);
+        CHECKF(st == LCX_ERR_INVALID_ARG && out[0] == SENTINEL, "case %d: call status %d", k, (int)st);
+    }
+    /* at the limits: sized, and the sizes add up */
+    memset(&d, 0, sizeof d);
+    d.head_dim = 2; d.n_heads = 4; d.n_kv_heads = 1; d.n_threads = 3;
+    CHECK(lcx_attention_workspace_size(&d, lim, &v, &b) == LCX_OK && b > 0);
+    d.key_probs = kp;
+    {
+        size_t b0 = 0;
+        CHECK(lcx_attention_workspace_size(&d, lim, &v, &b0) == LCX_OK);
+        CHECK(b0 > b && b0 - b >= (size_t)lim * 16);
+    }
+    d.key_probs = NULL; d.causal = 1; d.alibi_slopes = sl;
+    CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_OK && b >= (size_t)lim * 8);
+    d.n_threads = INT32_MAX;
+    CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_OK);
+}
+
+/* A paged cache at the largest n_kv (INT64_MAX / 8 for one KV head: 1024 pages of 2^50
+   rows, all the same page), decoded at position 3 (causal): split plans of 8 and 64
+   key ranges, whose bounds n_kv * job / splits used to overflow int64. Only the first
+   tile is read; the result is the softmax over keys 0..3. */
+static void test_decode_split_bounds_at_the_largest_cache(void) {
+    static float kb[64 * 2], vb[64 * 2];
+    static const void *pages[1024], *vpages[1024];
+    static char work[1 << 20];
+    float q[2] = {0.5f, -0.25f}, out[2], lse[1];
+    int64_t qpos[1] = {3};
+    const int64_t n_kv = INT64_MAX / 8;
+    lcx_attn_desc d;
+    lcx_kv_view pv;
+    for (int i = 0; i < 128; i++) {
+        kb[i] = (float)((i * 37) % 17) / 8.0f - 1.0f;
+        vb[i] = (float)((i * 11) % 13) / 6.0f - 1.0f;
+    }
+    for (int i = 0; i < 1024; i++) { pages[i] = kb; vpages[i] = vb; }
+    memset(&d, 0, sizeof d);
+    d.head_dim = 2; d.n_heads = 1; d.n_kv_heads = 1; d.causal = 1;
+    for (int k = 0; k < 2; k++) {
+        size_t b = 0;
+        double M = -INFINITY, den = 0, o[2] = {0, 0};
+        d.deterministic = k == 0;  /* 64 splits */
+        d.n_threads = k == 0 ? 1 : 2; /* 8 splits with 2 threads */
+        pv = lcx_kv_view_paged(LCX_F32, pages, vpages, (int64_t)1 << 50, n_kv, 0, 0, NULL);
+        CHECK(lcx_attention_workspace_size(&d, 1, &pv, &b) == LCX_OK);
+        CHECKF(k == 2 || b <= sizeof work, "case %d: %zu bytes", k, b);
+        if (b > sizeof work) b = sizeof work; /* INT_MAX threads: fewer fit */
+        out[0] = out[1] = SENTINEL;
+        CHECKF(lcx_attention(&d, q, 1, 2, qpos, &pv, out, 2, lse, work, b) == LCX_OK, "case %d", k);
+        for (int j = 0; j < 4; j++) {
+            double s = ((double)q[0] * kb[2 * j] + (double)q[1] * kb[2 * j + 1]) / sqrt(2.0);
+            M = s > M ? s : M;
+        }
+        for (int j = 0; j < 4; j++) {
+            double s = ((double)q[0] * kb[2 * j] + (double)q[1] * kb[2 * j + 1]) / sqrt(2.0);
+            double w = exp(s - M);
+            den += w;
+            o[0] += w * vb[2 * j];
+            o[1] += w * vb[2 * j + 1];
+        }
+        CHECK_NEAR(out[0], o[0] / den, 2e-6);
+        CHECK_NEAR(out[1], o[1] / den, 2e-6);
+        CHECK_NEAR(lse[0], M + log(den), 2e-6);
+    }
+}
+
 /* A workspace sized for a long cache serves any shorter one with the same desc and n_q
    (a caller allocates once for the longest context), prefill and decode, whatever thread
    count the call asks for and whatever the call's size makes of it. */
@@ -1165,6 +1269,8 @@ int main(void) {
     RUN(test_extreme_logits_are_finite_and_correct);
     RUN(test_workspace_sizes);
     RUN(test_workspace_for_long_cache_serves_shorter);
+    RUN(test_huge_shapes_rejected_by_query_and_call);
+    RUN(test_decode_split_bounds_at_the_largest_cache);
     RUN(test_split_then_merge_equals_single_pass);
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
