@@ -3947,7 +3947,20 @@ LCX__STATIC int lcx__attn_fits(const lcx__attn *a, int nt, int splits, size_t av
     return lcx__attn_bytes(a, nt, splits, &need, NULL) && need - 64 <= avail;
 }
 
-
+/* The most threads, at most nt_max, whose plan with `splits` fits; 0 when not even
+   one thread's does. The bytes grow with the thread count, so a binary search: a
+   huge n_threads given a small workspace costs 31 steps, not one per thread. */
+LCX__STATIC int lcx__attn_fit_threads(const lcx__attn *a, int nt_max, int splits,
+                                      size_t avail) {
+    int lo = 1, hi = nt_max;
+    if (!lcx__attn_fits(a, 1, splits, avail)) return 0;
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        if (lcx__attn_fits(a, mid, splits, avail)) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
+}
 
 /* ---- public -------------------------------------------------------------------- */
 LCXDEF lcx_kv_view lcx_kv_view_contiguous(lcx_dtype type, const void *k, const void *v,
@@ -4051,20 +4064,18 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     pad = work ? (size_t)((64 - (uintptr_t)work % 64) % 64) : 0;
     if (work && work_bytes > pad) avail = work_bytes - pad;
     base = work ? (char *)work + pad : NULL;
-    /* fit the plan into the workspace: fewer splits first, then fewer threads */
+    /* fit the plan into the workspace: fewer splits first, then fewer threads (the
+       most that fit: the bytes grow with both) */
     if (a.det) { /* the split count depends on n_kv and work_bytes only */
         for (s = lcx__attn_want_splits(&a, 1); s >= 1; s--)
             if (lcx__attn_fits(&a, 1, s, avail)) break;
         if (s < 1) return LCX_ERR_WORKSPACE;
-        for (nt = nt_want; nt > 1; nt--)
-            if (lcx__attn_fits(&a, nt, s, avail)) break;
-    } else { /* fewer splits first, then fewer threads */
-        for (nt = nt_want; nt >= 1; nt--) {
-            for (s = lcx__attn_want_splits(&a, nt); s >= 1; s--)
-                if (lcx__attn_fits(&a, nt, s, avail)) break;
-            if (s >= 1) break;
-        }
+        nt = lcx__attn_fit_threads(&a, nt_want, s, avail);
+    } else { /* the most threads that fit one split, then the most splits */
+        nt = lcx__attn_fit_threads(&a, nt_want, 1, avail);
         if (nt < 1) return LCX_ERR_WORKSPACE;
+        for (s = lcx__attn_want_splits(&a, nt); s > 1; s--)
+            if (lcx__attn_fits(&a, nt, s, avail)) break;
     }
     a.splits = s;
     a.nt = nt;

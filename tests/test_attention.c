@@ -862,11 +862,11 @@ static void test_decode_split_bounds_at_the_largest_cache(void) {
     for (int i = 0; i < 1024; i++) { pages[i] = kb; vpages[i] = vb; }
     memset(&d, 0, sizeof d);
     d.head_dim = 2; d.n_heads = 1; d.n_kv_heads = 1; d.causal = 1;
-    for (int k = 0; k < 2; k++) {
+    for (int k = 0; k < 3; k++) {
         size_t b = 0;
         double M = -INFINITY, den = 0, o[2] = {0, 0};
         d.deterministic = k == 0;  /* 64 splits */
-        d.n_threads = k == 0 ? 1 : 2; /* 8 splits with 2 threads */
+        d.n_threads = k == 0 ? 1 : k == 1 ? 2 : INT32_MAX; /* 8 splits with 2 threads */
         pv = lcx_kv_view_paged(LCX_F32, pages, vpages, (int64_t)1 << 50, n_kv, 0, 0, NULL);
         CHECK(lcx_attention_workspace_size(&d, 1, &pv, &b) == LCX_OK);
         CHECKF(k == 2 || b <= sizeof work, "case %d: %zu bytes", k, b);
@@ -887,6 +887,56 @@ static void test_decode_split_bounds_at_the_largest_cache(void) {
         CHECK_NEAR(out[0], o[0] / den, 2e-6);
         CHECK_NEAR(out[1], o[1] / den, 2e-6);
         CHECK_NEAR(lse[0], M + log(den), 2e-6);
+    }
+}
+
+/* n_threads = INT_MAX given the workspace of one thread (or three): the call fits its
+   plan at once (it used to step the thread count down one at a time, seconds of work)
+   and gives the right answer; with deterministic = 1 the same bits as n_threads = 1. */
+static void test_huge_n_threads_with_a_small_workspace(void) {
+    for (int k = 0; k < 4; k++) {
+        acase c = base_case();
+        adata D;
+        c.seed = 6100 + (uint64_t)k;
+        c.n_q = k & 1 ? 64 : 1;
+        c.n_kv = 2048 + 777 * k;
+        c.nh = 8; c.nkv = 2; c.causal = 1; c.det = k >= 2; c.kt = c.vt = k % 3;
+        build(&D, &c);
+        reference(&D);
+        {
+            lcx_attn_desc d1 = D.desc, dh = D.desc;
+            size_t w1 = 0;
+            int64_t nrow = c.n_q * c.nh;
+            float *o1 = (float *)malloc(sizeof(float) * (size_t)D.out_len);
+            float *l1 = (float *)malloc(sizeof(float) * (size_t)nrow);
+            float *lh = (float *)malloc(sizeof(float) * (size_t)nrow);
+            char *work;
+            d1.n_threads = 1;
+            dh.n_threads = INT32_MAX;
+            CHECK(lcx_attention_workspace_size(&d1, c.n_q, &D.view, &w1) == LCX_OK);
+            work = (char *)malloc(3 * w1 + 64);
+            CHECK(lcx_attention(&d1, D.q, c.n_q, D.q_stride, NULL, &D.view, o1, D.out_stride, l1, work, w1) == LCX_OK);
+            for (int m = 1; m <= 3; m += 2) {
+                double err = 0;
+                for (int64_t i = 0; i < D.out_len; i++) D.out[i] = SENTINEL;
+                CHECKF(lcx_attention(&dh, D.q, c.n_q, D.q_stride, NULL, &D.view, D.out, D.out_stride, lh, work, m * w1) == LCX_OK,
+                       "case %d, work x%d", k, m);
+                for (int64_t t = 0; t < c.n_q; t++)
+                    for (int h = 0; h < c.nh; h++)
+                        for (int i = 0; i < c.dv; i++) {
+                            double e = fabs(D.out[t * D.out_stride + h * D.out_hs + i] -
+                                            D.ref[(t * c.nh + h) * c.dv + i]) / D.vmax;
+                            if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+                        }
+                CHECKF(err <= 2e-5, "case %d, work x%d: err %.3g", k, m, err);
+                if (c.det)
+                    CHECKF(memcmp(o1, D.out, sizeof(float) * (size_t)D.out_len) == 0 &&
+                           memcmp(l1, lh, sizeof(float) * (size_t)nrow) == 0,
+                           "case %d, work x%d: not the bits of n_threads 1", k, m);
+            }
+            free(o1); free(l1); free(lh); free(work);
+        }
+        destroy(&D);
     }
 }
 
@@ -1271,6 +1321,7 @@ int main(void) {
     RUN(test_workspace_for_long_cache_serves_shorter);
     RUN(test_huge_shapes_rejected_by_query_and_call);
     RUN(test_decode_split_bounds_at_the_largest_cache);
+    RUN(test_huge_n_threads_with_a_small_workspace);
     RUN(test_split_then_merge_equals_single_pass);
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
