@@ -655,9 +655,10 @@ LCXDEF lcx_status lcx_kv_view_set_head_strides(lcx_kv_view *v, int64_t k_head_st
 LCXDEF lcx_status lcx_kv_view_set_types(lcx_kv_view *v, lcx_dtype k_type, lcx_dtype v_type);
 
 /* Bytes of workspace lcx_attention wants for this desc, n_q and view, at the thread
-   count desc->n_threads resolves to (see the section comment). Validates desc and
-   view as lcx_attention does (LCX_ERR_INVALID_ARG, LCX_ERR_UNSUPPORTED); *bytes is
-   written only on success. */
+   count desc->n_threads resolves to (see the section comment). Validates desc, n_q
+   and view as lcx_attention does (LCX_ERR_INVALID_ARG, LCX_ERR_UNSUPPORTED; also
+   LCX_ERR_INVALID_ARG when the byte count overflows); *bytes is written only on
+   success. */
 LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_t n_q,
                                                const lcx_kv_view *kv, size_t *bytes);
 
@@ -671,8 +672,10 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
    between rows are never written. work: work_bytes bytes, any alignment (NULL
    allowed when work_bytes is 0). Errors (nothing is written): LCX_ERR_INVALID_ARG
    (NULL desc/view/q/out, bad dimensions or strides, NaN/Inf scale or softcap, a
-   negative softcap, NaN/Inf slopes or NaN sinks, a NULL page among those needed,
-   page_tokens <= 0), LCX_ERR_UNSUPPORTED (desc->pattern), LCX_ERR_WORKSPACE.
+   negative softcap, NaN/Inf slopes or NaN/+INFINITY sinks, a NULL page among those
+   needed, page_tokens <= 0, n_q > INT64_MAX/8/n_heads or n_kv > INT64_MAX/8/n_kv_heads:
+   rows whose byte counts overflow), LCX_ERR_UNSUPPORTED (desc->pattern),
+   LCX_ERR_WORKSPACE.
    n_q == 0 does nothing; n_kv == 0 gives out = 0 and lse = -INFINITY (or the sinks). */
 LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64_t n_q,
                                 int64_t q_stride, const int64_t *q_pos,
@@ -688,9 +691,12 @@ LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64
    Partials are computed with desc.sinks = NULL; pass the sinks to the last merge.
    out/part: [n_q][n_heads][head_dim], token strides out_stride/part_stride, head
    stride head_dim (head_dim is the value width, v_head_dim of the attention call);
-   lse/part_lse: [n_q][n_heads]. LCX_ERR_INVALID_ARG (nothing written) for NULL
-   arrays with n_q > 0, n_q < 0, n_heads <= 0, head_dim <= 0 or odd, strides shorter
-   than n_heads*head_dim (n_q > 1), NaN sinks. */
+   lse/part_lse: [n_q][n_heads]. A side with lse = -INFINITY is not read: its out
+   may hold anything (NaN, Inf, uninitialised), so an accumulator can start from
+   lse = -INFINITY alone. LCX_ERR_INVALID_ARG (nothing written) for NULL arrays with
+   n_q > 0, n_q < 0, n_heads <= 0, head_dim <= 0 or odd, strides as lcx_attention
+   checks its own (with n_q > 0: negative, or with n_q > 1 shorter than
+   n_heads*head_dim), NaN or +INFINITY sinks (-INFINITY: that head has no sink). */
 LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride,
                                       const float *part, const float *part_lse,
                                       int64_t part_stride, int64_t n_q, int n_heads,
@@ -2262,6 +2268,10 @@ LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc
     a->q_hs = desc->q_head_stride ? desc->q_head_stride : a->d;
     a->out_hs = desc->out_head_stride ? desc->out_head_stride : a->dv;
     if (n_q < 0) return LCX_ERR_INVALID_ARG;
+    /* n_q rows of lse (and of q and out) and n_kv of key_probs (and of K and V) must
+       be addressable, as lcx__attn_rows_ok counts: checked here for the workspace
+       query as for the call, so that the two agree */
+    if (n_q > INT64_MAX / 8 / a->nh) return LCX_ERR_INVALID_ARG;
     a->n_q = n_q;
     /* the view */
     if (kv->kind != LCX_KV_CONTIGUOUS && kv->kind != LCX_KV_PAGED) return LCX_ERR_INVALID_ARG;
@@ -2271,7 +2281,8 @@ LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc
     a->kt = kv->k_type;
     a->vt = kv->v_type;
     a->n_kv = kv->n_kv;
-    if (a->n_kv < 0 || kv->k_stride < 0 || kv->v_stride < 0 || kv->k_head_stride < 0 ||
+    if (a->n_kv < 0 || a->n_kv > INT64_MAX / 8 / a->nkv || kv->k_stride < 0 ||
+        kv->v_stride < 0 || kv->k_head_stride < 0 ||
         kv->v_head_stride < 0)
         return LCX_ERR_INVALID_ARG;
     a->ks = kv->k_stride ? kv->k_stride : (int64_t)a->nkv * a->d;
@@ -2309,7 +2320,6 @@ LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc
         if (!lcx__attn_rows_ok(n_q, q_stride, a->nh, a->q_hs, a->d, 4)) return LCX_ERR_INVALID_ARG;
         if (!lcx__attn_rows_ok(n_q, out_stride, a->nh, a->out_hs, a->dv, 4))
             return LCX_ERR_INVALID_ARG;
-        if (n_q > INT64_MAX / 8 / a->nh) return LCX_ERR_INVALID_ARG;
     }
     a->q = q;
     a->q_stride = q_stride;
@@ -3917,14 +3927,19 @@ LCX__STATIC void lcx__attn_kp_row(int simd, const float *s, float ls, int n, flo
 }
 
 /* key_probs: key j of KV head kvh gets sum over rows of exp(s - lse). Items are
-   (kvh, chunk of keys), so no two threads add to the same element. */
+   (kvh, chunk of keys), so no two threads add to the same element. Each row adds
+   straight into key_probs, rows in order (query, then head): the order of the sum
+   does not depend on how the rows are blocked (a->bq, which follows the thread
+   count), so key_probs is bit-identical for any thread count. (A row of a block
+   that sees none of a tile adds zeros, which change nothing: the row that sees the
+   tile's smallest key position visits it in any blocking and adds to all its keys.) */
 #define LCX__ATTN_KP_CHUNK 512
 LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int kvh,
                                    int64_t ka, int64_t kb) {
     lcx__attn_scr sc;
     const void *krow[LCX__ATTN_TK], *vrow[LCX__ATTN_TK];
     int64_t kpos[LCX__ATTN_TK], qmin, qmax, cursor, qa;
-    float col[LCX__ATTN_TK];
+    float *col;
     lcx__attn_tile t;
     int R, r, j;
     lcx__attn_scr_layout(a, scr, &sc);
@@ -3936,7 +3951,7 @@ LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int
             lcx__attn_tile_src(a, kvh, t.k0, t.n, krow, vrow);
             for (j = 0; j < t.n; j++) kpos[j] = lcx__attn_kpos(a, t.k0 + j);
             lcx__attn_logits_step(a, simd, &sc, R, &t, krow, kpos);
-            for (j = 0; j < LCX__ATTN_TK; j++) col[j] = 0.0f;
+            col = a->key_probs + (int64_t)kvh * a->n_kv + t.k0;
             for (r = 0; r < R; r++) {
                 int64_t tq = qa + r / a->group;
                 int h = kvh * a->group + r % a->group;
@@ -3944,7 +3959,6 @@ LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int
                 if (ls == -INFINITY) continue;
                 lcx__attn_kp_row(simd, sc.s + (size_t)r * LCX__ATTN_TK, ls, t.n, col);
             }
-            for (j = 0; j < t.n; j++) a->key_probs[(int64_t)kvh * a->n_kv + t.k0 + j] += col[j];
         }
     }
 }
@@ -3965,14 +3979,16 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
         for (;;) {
             a->bq = rows / a->group;
             if (a->bq < 1) a->bq = 1;
+            /* items (n_qb * nkv) >= 4 per thread, in terms that cannot overflow */
             if (rows <= LCX__ATTN_PREFILL_ROWS_MIN ||
-                (a->n_q + a->bq - 1) / a->bq * a->nkv >= 4 * (int64_t)nt)
+                a->n_q / a->bq + (a->n_q % a->bq != 0) >=
+                    (4 * (int64_t)nt + a->nkv - 1) / a->nkv)
                 break;
             rows /= 2;
         }
     }
     a->rmax = (int)a->bq * a->group;
-    a->n_qb = a->n_q > 0 ? (a->n_q + a->bq - 1) / a->bq : 0;
+    a->n_qb = a->n_q / a->bq + (a->n_q % a->bq != 0);
     a->sec_floats = lcx__attn_scr_layout(a, NULL, NULL);
     /* decode items hold every KV head (one pass over the cache's memory) */
     a->scr_floats = a->sec_floats * (size_t)(a->decode ? a->nkv : 1);
@@ -4038,34 +4054,66 @@ LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     return s < 1 ? 1 : (int)s;
 }
 
-/* Bytes: lse temp, partials, nt scratches scr_stride apart (plus 64 for alignment).
-   0 on overflow. */
-LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *total) {
-    size_t scr, part = 0, fixed = 0, t;
+/* *x = lcx__attn_r16(*x) + extra; 0 on overflow. */
+LCX__INLINE int lcx__attn_r16_add(size_t *x, size_t extra) {
+    if (!lcx__add_size(*x, 15, x)) return 0;
+    *x &= ~(size_t)15;
+    return lcx__add_size(*x, extra, x);
+}
+
+/* Bytes, and the layout the call uses, from the 64-byte aligned start: key_probs' lse
+   rows, kq (lcx__attn_kscan), the decode partials, then nt scratches scr_stride
+   floats apart; plus 64 for alignment. off: NULL, or where kq, the partials and the
+   scratches start. 0 on overflow (every sum and product checked). */
+LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *total,
+                                size_t off[3]) {
+    size_t scr, part = 0, kp = 0, kq = 0, t;
     if (!lcx__mul_size(a->scr_stride, (size_t)(nt - 1), &scr) ||
         !lcx__add_size(scr, a->scr_floats, &scr) || !lcx__mul_size(scr, 4, &scr))
         return 0;
-    if (splits > 1) {
-        if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * (size_t)(a->dv + 2), &part) ||
-            !lcx__mul_size(part, (size_t)splits * 4, &part))
-            return 0;
-        part = lcx__attn_r16(part);
-    }
-    if (lcx__attn_wants_kp_lse(a)) {
-        if (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh * 4, &fixed)) return 0;
-        fixed = lcx__attn_r16(fixed) + 64;
-    }
-    if (lcx__attn_wants_kq(a)) { /* kq (lcx__attn_kscan) */
-        size_t kq;
-        if (!lcx__mul_size((size_t)a->n_q, 8, &kq) ||
-            !lcx__add_size(fixed, lcx__attn_r16(kq) + 64, &fixed))
-            return 0;
-    }
-    if (!lcx__add_size(scr, part, &t) || !lcx__add_size(t, fixed, &t) ||
-        !lcx__add_size(t, 64, &t))
+    if (splits > 1 &&
+        (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh, &part) ||
+         !lcx__mul_size(part, (size_t)(a->dv + 2), &part) ||
+         !lcx__mul_size(part, (size_t)splits, &part) || !lcx__mul_size(part, 4, &part) ||
+         !lcx__attn_r16_add(&part, 0)))
         return 0;
+    if (lcx__attn_wants_kp_lse(a) &&
+        (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh, &kp) || !lcx__mul_size(kp, 4, &kp) ||
+         !lcx__attn_r16_add(&kp, 64)))
+        return 0;
+    if (lcx__attn_wants_kq(a) &&
+        (!lcx__mul_size((size_t)a->n_q, 8, &kq) || !lcx__attn_r16_add(&kq, 64)))
+        return 0;
+    t = kp;
+    if (off) off[0] = t;
+    if (!lcx__add_size(t, kq, &t)) return 0;
+    if (off) off[1] = t;
+    if (!lcx__add_size(t, part, &t)) return 0;
+    if (off) off[2] = t;
+    if (!lcx__add_size(t, scr, &t) || !lcx__add_size(t, 64, &t)) return 0;
     *total = t;
     return 1;
+}
+
+/* Does the plan (nt threads, splits) fit in avail bytes from the aligned start? */
+LCX__STATIC int lcx__attn_fits(const lcx__attn *a, int nt, int splits, size_t avail) {
+    size_t need;
+    return lcx__attn_bytes(a, nt, splits, &need, NULL) && need - 64 <= avail;
+}
+
+/* The most threads, at most nt_max, whose plan with `splits` fits; 0 when not even
+   one thread's does. The bytes grow with the thread count, so a binary search: a
+   huge n_threads given a small workspace costs 31 steps, not one per thread. */
+LCX__STATIC int lcx__attn_fit_threads(const lcx__attn *a, int nt_max, int splits,
+                                      size_t avail) {
+    int lo = 1, hi = nt_max;
+    if (!lcx__attn_fits(a, 1, splits, avail)) return 0;
+    while (lo < hi) {
+        int mid = lo + (hi - lo + 1) / 2;
+        if (lcx__attn_fits(a, mid, splits, avail)) lo = mid;
+        else hi = mid - 1;
+    }
+    return lo;
 }
 
 /* ---- public -------------------------------------------------------------------- */
@@ -4136,7 +4184,7 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
         return LCX_OK;
     }
     nt = lcx__attn_plan(&a, desc->n_threads);
-    if (!lcx__attn_bytes(&a, nt, lcx__attn_want_splits(&a, nt), &total))
+    if (!lcx__attn_bytes(&a, nt, lcx__attn_want_splits(&a, nt), &total, NULL))
         return LCX_ERR_INVALID_ARG;
     *bytes = total;
     return LCX_OK;
@@ -4150,7 +4198,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
                                            size_t work_bytes) {
     lcx__attn a;
     lcx_status st;
-    size_t avail = 0, pad, need;
+    size_t avail = 0, pad, need, off[3];
     char *base;
     float *part = NULL, *scr;
     int nt, nt_want, s;
@@ -4170,42 +4218,28 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     pad = work ? (size_t)((64 - (uintptr_t)work % 64) % 64) : 0;
     if (work && work_bytes > pad) avail = work_bytes - pad;
     base = work ? (char *)work + pad : NULL;
-    /* fit the plan into the workspace: fewer splits first, then fewer threads */
+    /* fit the plan into the workspace: fewer splits first, then fewer threads (the
+       most that fit: the bytes grow with both) */
     if (a.det) { /* the split count depends on n_kv and work_bytes only */
         for (s = lcx__attn_want_splits(&a, 1); s >= 1; s--)
-            if (lcx__attn_bytes(&a, 1, s, &need) && need - 64 <= avail) break;
+            if (lcx__attn_fits(&a, 1, s, avail)) break;
         if (s < 1) return LCX_ERR_WORKSPACE;
-        for (nt = nt_want; nt > 1; nt--)
-            if (lcx__attn_bytes(&a, nt, s, &need) && need - 64 <= avail) break;
-    } else { /* fewer splits first, then fewer threads */
-        for (nt = nt_want; nt >= 1; nt--) {
-            for (s = lcx__attn_want_splits(&a, nt); s >= 1; s--)
-                if (lcx__attn_bytes(&a, nt, s, &need) && need - 64 <= avail) break;
-            if (s >= 1) break;
-        }
+        nt = lcx__attn_fit_threads(&a, nt_want, s, avail);
+    } else { /* the most threads that fit one split, then the most splits */
+        nt = lcx__attn_fit_threads(&a, nt_want, 1, avail);
         if (nt < 1) return LCX_ERR_WORKSPACE;
+        for (s = lcx__attn_want_splits(&a, nt); s > 1; s--)
+            if (lcx__attn_fits(&a, nt, s, avail)) break;
     }
     a.splits = s;
     a.nt = nt;
-    if (lcx__attn_wants_kp_lse(&a)) {
-        a.kp_lse = (float *)(void *)base;
-        base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * 4) + 64;
-    } else if (a.key_probs) {
-        a.kp_lse = a.lse;
-    }
-    {
-        int64_t *kq_buf = NULL;
-        if (lcx__attn_wants_kq(&a)) {
-            kq_buf = (int64_t *)(void *)base;
-            base += lcx__attn_r16((size_t)n_q * 8) + 64;
-        }
-        lcx__attn_kscan(&a, kq_buf); /* ALiBi origins: see lcx__attn_kref */
-    }
-    if (s > 1) {
-        part = (float *)(void *)base;
-        base += lcx__attn_r16((size_t)n_q * (size_t)a.nh * (size_t)(a.dv + 2) * (size_t)s * 4);
-    }
-    scr = (float *)(void *)base;
+    if (!lcx__attn_bytes(&a, nt, s, &need, off)) return LCX_ERR_WORKSPACE; /* it fits */
+    if (lcx__attn_wants_kp_lse(&a)) a.kp_lse = (float *)(void *)base;
+    else if (a.key_probs) a.kp_lse = a.lse;
+    /* ALiBi origins: see lcx__attn_kref */
+    lcx__attn_kscan(&a, lcx__attn_wants_kq(&a) ? (int64_t *)(void *)(base + off[0]) : NULL);
+    if (s > 1) part = (float *)(void *)(base + off[1]);
+    scr = (float *)(void *)(base + off[2]);
     n_jobs = a.decode ? s : (int64_t)a.nkv * a.n_qb;
     if (nt > n_jobs) nt = (int)n_jobs;
     {
@@ -4214,8 +4248,10 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
 #define LCX__ATTN_RUN_JOB(tid)                                                              \
     do {                                                                                    \
         float *scr_ = scr + (size_t)(tid) * a.scr_stride;                                   \
-        if (a.decode) {                                                                     \
-            int64_t ka_ = a.n_kv * job / s, kb_ = a.n_kv * (job + 1) / s;                   \
+        if (a.decode) { /* keys n_kv*job/s .., without the product (it may overflow) */     \
+            int64_t kq_ = a.n_kv / s, kr_ = a.n_kv % s;                                     \
+            int64_t ka_ = kq_ * job + kr_ * job / s;                                        \
+            int64_t kb_ = kq_ * (job + 1) + kr_ * (job + 1) / s;                            \
             lcx__attn_item(&a, simd, scr_, 0, a.nkv, 0, a.n_q, ka_, kb_,                    \
                            s > 1 ? part + (size_t)job * (size_t)a.n_q * (size_t)a.nh *      \
                                               (size_t)(a.dv + 2)                            \
@@ -4278,9 +4314,9 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
     int64_t tq;
     int h, i;
     if (n_q < 0 || n_heads <= 0 || head_dim <= 0 || (head_dim & 1)) return LCX_ERR_INVALID_ARG;
-    if (sinks)
+    if (sinks) /* as lcx_attention: -INFINITY is no sink, NaN and +INFINITY errors */
         for (h = 0; h < n_heads; h++)
-            if (sinks[h] != sinks[h]) return LCX_ERR_INVALID_ARG;
+            if (sinks[h] != sinks[h] || sinks[h] == INFINITY) return LCX_ERR_INVALID_ARG;
     if (n_q == 0) return LCX_OK;
     if (!out || !lse || !part || !part_lse) return LCX_ERR_INVALID_ARG;
     if (!lcx__attn_rows_ok(n_q, out_stride, n_heads, head_dim, head_dim, 4) ||
@@ -4295,9 +4331,15 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
             if (m == -INFINITY) {
                 for (i = 0; i < head_dim; i++) o[i] = 0.0f;
                 ls = -INFINITY;
+            } else if (la == -INFINITY || lb == -INFINITY) {
+                /* one side only: the other contributes nothing, whatever its out holds
+                   (a zero weight times NaN or Inf would not be nothing) */
+                if (la == -INFINITY)
+                    for (i = 0; i < head_dim; i++) o[i] = p[i];
+                ls = m;
             } else {
-                wa = la == -INFINITY ? 0.0f : expf(la - m);
-                wb = lb == -INFINITY ? 0.0f : expf(lb - m);
+                wa = expf(la - m);
+                wb = expf(lb - m);
                 for (i = 0; i < head_dim; i++) o[i] = (wa * o[i] + wb * p[i]) / (wa + wb);
                 ls = m + logf(wa + wb);
             }

@@ -618,6 +618,90 @@ static void test_merge_rules(void) {
     (void)sinks;
 }
 
+/* a side with lse = -INFINITY is not read (NaN or Inf in its out change nothing); sinks
+   follow lcx_attention's rule (NaN, +INFINITY: errors, nothing written; -INFINITY: no
+   sink); strides as lcx_attention's: negative is an error for any n_q > 0, a short one
+   only when n_q > 1 */
+static void test_merge_minus_inf_side_and_sink_and_stride_rules(void) {
+    const float nan = NAN;
+    float out[4], lse[1], part[4], plse[1];
+    /* an accumulator that holds nothing yet: lse = -INFINITY, out NaN */
+    for (int i = 0; i < 4; i++) { out[i] = nan; part[i] = 1.0f + (float)i; }
+    lse[0] = -INFINITY; plse[0] = 0.5f;
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, NULL) == LCX_OK);
+    CHECK(memcmp(out, part, sizeof out) == 0 && lse[0] == 0.5f);
+    /* a partial that saw nothing, with Inf and NaN in its out */
+    for (int i = 0; i < 4; i++) out[i] = 5.0f + (float)i;
+    part[0] = INFINITY; part[1] = -INFINITY; part[2] = nan; part[3] = 1.0f;
+    lse[0] = 0.0f; plse[0] = -INFINITY;
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, NULL) == LCX_OK);
+    CHECK(out[0] == 5 && out[1] == 6 && out[2] == 7 && out[3] == 8 && lse[0] == 0.0f);
+    /* the same with a sink folded in: finite, out scaled by 1 / (1 + e^sink) */
+    {
+        float sk[1] = {0.0f};
+        CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, sk) == LCX_OK);
+        for (int i = 0; i < 4; i++) CHECK_NEAR(out[i], (5.0 + i) / 2.0, 1e-6);
+        CHECK_NEAR(lse[0], log(2.0), 1e-6);
+    }
+    /* both -INFINITY: out = 0 whatever either held */
+    for (int i = 0; i < 4; i++) { out[i] = nan; part[i] = INFINITY; }
+    lse[0] = -INFINITY; plse[0] = -INFINITY;
+    CHECK(lcx_attention_merge(out, lse, 4, part, plse, 4, 1, 1, 4, NULL) == LCX_OK);
+    CHECK(out[0] == 0 && out[1] == 0 && out[2] == 0 && out[3] == 0 && lse[0] == -INFINITY);
+    /* sinks: +INFINITY (in any head) and NaN are errors, nothing written */
+    {
+        float o2[4] = {1, 2, 3, 4}, l2[2] = {0.25f, 0.5f}, p2[4] = {5, 6, 7, 8}, pl2[2] = {0, 0};
+        float keep_o[4], keep_l[2];
+        float bad[3][2] = {{INFINITY, 0.0f}, {0.0f, INFINITY}, {0.0f, NAN}};
+        memcpy(keep_o, o2, sizeof o2);
+        memcpy(keep_l, l2, sizeof l2);
+        for (int b = 0; b < 3; b++) {
+            CHECKF(lcx_attention_merge(o2, l2, 4, p2, pl2, 4, 1, 2, 2, bad[b]) == LCX_ERR_INVALID_ARG,
+                   "sinks %d", b);
+            CHECK(memcmp(o2, keep_o, sizeof o2) == 0 && memcmp(l2, keep_l, sizeof l2) == 0);
+        }
+        /* lcx_attention has the same rule */
+        {
+            acase c = base_case();
+            adata D;
+            size_t wb = 1;
+            c.n_q = 1; c.n_kv = 10; c.nh = 2; c.sinks = 1;
+            build(&D, &c);
+            D.sinks[1] = INFINITY;
+            CHECK(lcx_attention_workspace_size(&D.desc, 1, &D.view, &wb) == LCX_ERR_INVALID_ARG);
+            D.sinks[1] = -INFINITY;
+            CHECK(lcx_attention_workspace_size(&D.desc, 1, &D.view, &wb) == LCX_OK);
+            destroy(&D);
+        }
+        /* strides: n_q = 1, negative: an error; shorter than a row: fine (one row) */
+        CHECK(lcx_attention_merge(o2, l2, -4, p2, pl2, 4, 1, 2, 2, NULL) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention_merge(o2, l2, 4, p2, pl2, -1, 1, 2, 2, NULL) == LCX_ERR_INVALID_ARG);
+        CHECK(memcmp(o2, keep_o, sizeof o2) == 0 && memcmp(l2, keep_l, sizeof l2) == 0);
+        CHECK(lcx_attention_merge(o2, l2, 0, p2, pl2, 1, 1, 2, 2, NULL) == LCX_OK);
+        /* n_q = 2: a stride shorter than a row is an error; n_q = 0: nothing checked */
+        CHECK(lcx_attention_merge(o2, l2, 1, p2, pl2, 2, 2, 1, 2, NULL) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention_merge(o2, l2, 2, p2, pl2, 2, 2, 1, 2, NULL) == LCX_OK);
+        CHECK(lcx_attention_merge(o2, l2, -4, p2, pl2, -4, 0, 2, 2, NULL) == LCX_OK);
+    }
+    /* lcx_attention's own strides, the same rule */
+    {
+        acase c = base_case();
+        adata D;
+        size_t wb = 0;
+        void *work;
+        c.n_q = 1; c.n_kv = 10;
+        build(&D, &c);
+        lcx_attention_workspace_size(&D.desc, 1, &D.view, &wb);
+        work = malloc(wb + 1);
+        CHECK(lcx_attention(&D.desc, D.q, 1, -1, NULL, &D.view, D.out, D.out_stride, NULL, work, wb) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention(&D.desc, D.q, 1, D.q_stride, NULL, &D.view, D.out, -1, NULL, work, wb) == LCX_ERR_INVALID_ARG);
+        CHECK(lcx_attention(&D.desc, D.q, 1, 0, NULL, &D.view, D.out, 0, NULL, work, wb) == LCX_OK);
+        CHECK(lcx_attention(&D.desc, D.q, 0, -1, NULL, &D.view, D.out, -1, NULL, work, wb) == LCX_OK);
+        free(work);
+        destroy(&D);
+    }
+}
+
 static void test_deterministic_is_bit_identical_across_threads_and_work(void) {
     int n = lcx_test_quick() ? 2 : 6;
     for (int k = 0; k < n; k++) {
@@ -700,6 +784,160 @@ static void test_workspace_sizes(void) {
         CHECK(lcx_attention_workspace_size(&D.desc, 1, &e, &wb) == LCX_OK && wb == 0);
     }
     destroy(&D);
+}
+
+/* Shapes whose byte counts overflow: the workspace query and the call both say
+   LCX_ERR_INVALID_ARG and write nothing (the query used to wrap or overflow int64 and
+   return LCX_OK with a tiny size); shapes at the limits are sized without UB (the
+   asan build runs UBSan, no recovery). */
+static void test_huge_shapes_rejected_by_query_and_call(void) {
+    static float kb[64], vb[64], q[8], out[8];
+    static const void *pages[1100];
+    float kp[4], sl[4] = {0.1f, 0.1f, 0.1f, 0.1f};
+    int64_t kpos[16], qpos[1] = {0};
+    lcx_attn_desc d;
+    lcx_kv_view v, v2, pv;
+    size_t b;
+    static char work[1 << 16];
+    const int64_t lim = INT64_MAX / 8 / 4; /* n_q limit for 4 heads */
+    memset(&d, 0, sizeof d);
+    d.head_dim = 2; d.n_heads = 4; d.n_kv_heads = 1; d.n_threads = 1;
+    for (int i = 0; i < 16; i++) kpos[i] = i;
+    for (int i = 0; i < 1100; i++) pages[i] = kb;
+    v = lcx_kv_view_contiguous(LCX_F32, kb, vb, 16, 0, 0, NULL);
+    v2 = lcx_kv_view_contiguous(LCX_F32, kb, vb, 16, 0, 0, kpos);
+    /* pages of 2^57 rows (f16, 4 bytes a row), 65 entries: n_kv = INT64_MAX */
+    pv = lcx_kv_view_paged(LCX_F16, pages, pages, (int64_t)1 << 57, INT64_MAX, 0, 0, NULL);
+    for (int k = 0; k < 8; k++) {
+        const lcx_kv_view *vw = k == 3 ? &v2 : k >= 5 ? &pv : &v;
+        int64_t nq = k == 0 ? INT64_MAX : k == 1 ? lim + 1 : k == 2 ? ((int64_t)1 << 60) - 1
+                   : k == 3 ? ((int64_t)1 << 61) - 1 : k == 4 ? ((int64_t)1 << 62) : 1;
+        lcx_status st;
+        memset(&d, 0, sizeof d);
+        d.head_dim = 2; d.n_heads = 4; d.n_kv_heads = 1; d.n_threads = k == 7 ? 2 : 1;
+        if (k == 2 || k == 5) d.key_probs = kp;                    /* kp lse rows; [1][n_kv] */
+        if (k == 3) { d.causal = 1; d.alibi_slopes = sl; }         /* kq */
+        if (k == 6) d.deterministic = 1;
+        b = 777;
+        st = lcx_attention_workspace_size(&d, nq, vw, &b);
+        CHECKF(st == LCX_ERR_INVALID_ARG && b == 777, "case %d: query status %d, bytes %zu",
+               k, (int)st, b);
+        for (int i = 0; i < 8; i++) out[i] = SENTINEL;
+        st = lcx_attention(&d, q, nq, 8, k >= 5 ? qpos : NULL, vw, out, 8, NULL, work, sizeof work);
+        CHECKF(st == LCX_ERR_INVALID_ARG && out[0] == SENTINEL, "case %d: call status %d", k, (int)st);
+    }
+    /* at the limits: sized, and the sizes add up */
+    memset(&d, 0, sizeof d);
+    d.head_dim = 2; d.n_heads = 4; d.n_kv_heads = 1; d.n_threads = 3;
+    CHECK(lcx_attention_workspace_size(&d, lim, &v, &b) == LCX_OK && b > 0);
+    d.key_probs = kp;
+    {
+        size_t b0 = 0;
+        CHECK(lcx_attention_workspace_size(&d, lim, &v, &b0) == LCX_OK);
+        CHECK(b0 > b && b0 - b >= (size_t)lim * 16);
+    }
+    d.key_probs = NULL; d.causal = 1; d.alibi_slopes = sl;
+    CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_OK && b >= (size_t)lim * 8);
+    d.n_threads = INT32_MAX;
+    CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_OK);
+}
+
+/* A paged cache at the largest n_kv (INT64_MAX / 8 for one KV head: 1024 pages of 2^50
+   rows, all the same page), decoded at position 3 (causal): split plans of 8 and 64
+   key ranges, whose bounds n_kv * job / splits used to overflow int64. Only the first
+   tile is read; the result is the softmax over keys 0..3. */
+static void test_decode_split_bounds_at_the_largest_cache(void) {
+    static float kb[64 * 2], vb[64 * 2];
+    static const void *pages[1024], *vpages[1024];
+    static char work[1 << 20];
+    float q[2] = {0.5f, -0.25f}, out[2], lse[1];
+    int64_t qpos[1] = {3};
+    const int64_t n_kv = INT64_MAX / 8;
+    lcx_attn_desc d;
+    lcx_kv_view pv;
+    for (int i = 0; i < 128; i++) {
+        kb[i] = (float)((i * 37) % 17) / 8.0f - 1.0f;
+        vb[i] = (float)((i * 11) % 13) / 6.0f - 1.0f;
+    }
+    for (int i = 0; i < 1024; i++) { pages[i] = kb; vpages[i] = vb; }
+    memset(&d, 0, sizeof d);
+    d.head_dim = 2; d.n_heads = 1; d.n_kv_heads = 1; d.causal = 1;
+    for (int k = 0; k < 3; k++) {
+        size_t b = 0;
+        double M = -INFINITY, den = 0, o[2] = {0, 0};
+        d.deterministic = k == 0;  /* 64 splits */
+        d.n_threads = k == 0 ? 1 : k == 1 ? 2 : INT32_MAX; /* 8 splits with 2 threads */
+        pv = lcx_kv_view_paged(LCX_F32, pages, vpages, (int64_t)1 << 50, n_kv, 0, 0, NULL);
+        CHECK(lcx_attention_workspace_size(&d, 1, &pv, &b) == LCX_OK);
+        CHECKF(k == 2 || b <= sizeof work, "case %d: %zu bytes", k, b);
+        if (b > sizeof work) b = sizeof work; /* INT_MAX threads: fewer fit */
+        out[0] = out[1] = SENTINEL;
+        CHECKF(lcx_attention(&d, q, 1, 2, qpos, &pv, out, 2, lse, work, b) == LCX_OK, "case %d", k);
+        for (int j = 0; j < 4; j++) {
+            double s = ((double)q[0] * kb[2 * j] + (double)q[1] * kb[2 * j + 1]) / sqrt(2.0);
+            M = s > M ? s : M;
+        }
+        for (int j = 0; j < 4; j++) {
+            double s = ((double)q[0] * kb[2 * j] + (double)q[1] * kb[2 * j + 1]) / sqrt(2.0);
+            double w = exp(s - M);
+            den += w;
+            o[0] += w * vb[2 * j];
+            o[1] += w * vb[2 * j + 1];
+        }
+        CHECK_NEAR(out[0], o[0] / den, 2e-6);
+        CHECK_NEAR(out[1], o[1] / den, 2e-6);
+        CHECK_NEAR(lse[0], M + log(den), 2e-6);
+    }
+}
+
+/* n_threads = INT_MAX given the workspace of one thread (or three): the call fits its
+   plan at once (it used to step the thread count down one at a time, seconds of work)
+   and gives the right answer; with deterministic = 1 the same bits as n_threads = 1. */
+static void test_huge_n_threads_with_a_small_workspace(void) {
+    for (int k = 0; k < 4; k++) {
+        acase c = base_case();
+        adata D;
+        c.seed = 6100 + (uint64_t)k;
+        c.n_q = k & 1 ? 64 : 1;
+        c.n_kv = 2048 + 777 * k;
+        c.nh = 8; c.nkv = 2; c.causal = 1; c.det = k >= 2; c.kt = c.vt = k % 3;
+        build(&D, &c);
+        reference(&D);
+        {
+            lcx_attn_desc d1 = D.desc, dh = D.desc;
+            size_t w1 = 0;
+            int64_t nrow = c.n_q * c.nh;
+            float *o1 = (float *)malloc(sizeof(float) * (size_t)D.out_len);
+            float *l1 = (float *)malloc(sizeof(float) * (size_t)nrow);
+            float *lh = (float *)malloc(sizeof(float) * (size_t)nrow);
+            char *work;
+            d1.n_threads = 1;
+            dh.n_threads = INT32_MAX;
+            CHECK(lcx_attention_workspace_size(&d1, c.n_q, &D.view, &w1) == LCX_OK);
+            work = (char *)malloc(3 * w1 + 64);
+            CHECK(lcx_attention(&d1, D.q, c.n_q, D.q_stride, NULL, &D.view, o1, D.out_stride, l1, work, w1) == LCX_OK);
+            for (int m = 1; m <= 3; m += 2) {
+                double err = 0;
+                for (int64_t i = 0; i < D.out_len; i++) D.out[i] = SENTINEL;
+                CHECKF(lcx_attention(&dh, D.q, c.n_q, D.q_stride, NULL, &D.view, D.out, D.out_stride, lh, work, m * w1) == LCX_OK,
+                       "case %d, work x%d", k, m);
+                for (int64_t t = 0; t < c.n_q; t++)
+                    for (int h = 0; h < c.nh; h++)
+                        for (int i = 0; i < c.dv; i++) {
+                            double e = fabs(D.out[t * D.out_stride + h * D.out_hs + i] -
+                                            D.ref[(t * c.nh + h) * c.dv + i]) / D.vmax;
+                            if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+                        }
+                CHECKF(err <= 2e-5, "case %d, work x%d: err %.3g", k, m, err);
+                if (c.det)
+                    CHECKF(memcmp(o1, D.out, sizeof(float) * (size_t)D.out_len) == 0 &&
+                           memcmp(l1, lh, sizeof(float) * (size_t)nrow) == 0,
+                           "case %d, work x%d: not the bits of n_threads 1", k, m);
+            }
+            free(o1); free(l1); free(lh); free(work);
+        }
+        destroy(&D);
+    }
 }
 
 /* A workspace sized for a long cache serves any shorter one with the same desc and n_q
@@ -825,6 +1063,57 @@ static void test_key_probs_random_shapes(void) {
         reference(&D);
         describe(&c, what, sizeof what);
         check_key_probs(&D, what, k & 1);
+        destroy(&D);
+    }
+}
+
+/* deterministic = 1: key_probs bit-identical for n_threads 1, 2, 3 and 4, prefill (the
+   query blocks change with the thread count: groups of 2, 3 and 4 heads, 100 and 300
+   queries) and decode, causal with queries near the keys or not, ALiBi, the caller's
+   lse or not; key_probs starting at -0.0 (a zero sum keeps one sign at any count).
+   With OpenMP the thread counts are real; without, every call is serial. */
+static void test_key_probs_bit_identical_across_threads(void) {
+    int n = lcx_test_quick() ? 4 : 10;
+    for (int k = 0; k < n; k++) {
+        acase c = base_case();
+        adata D;
+        size_t kn;
+        float *kp[4], *lse;
+        c.seed = 7100 + (uint64_t)k;
+        c.n_q = k % 5 == 4 ? 1 + k % 8 : (k & 1 ? 300 : 100);
+        c.n_kv = 900 + 250 * k;
+        c.nkv = 2; c.nh = 2 * (2 + k % 3); c.d = c.dv = 64;
+        c.kt = c.vt = k % 3; c.det = 1; c.qmul = 4;
+        c.causal = k % 4 != 3;
+        c.alibi = k % 3 == 1;
+        c.qpos_mode = k % 2 == 0; /* queries among the keys: some keys no query sees */
+        c.kpos_mode = k % 5 == 2 ? 3 : 0;
+        build(&D, &c);
+        kn = (size_t)(c.nkv * c.n_kv);
+        lse = (float *)malloc(sizeof(float) * (size_t)(c.n_q * c.nh));
+        for (int t = 0; t < 4; t++) {
+            lcx_attn_desc d = D.desc;
+            size_t wb = 0;
+            void *work;
+            kp[t] = (float *)malloc(sizeof(float) * kn);
+            for (size_t i = 0; i < kn; i++) kp[t][i] = -0.0f;
+            d.n_threads = t + 1;
+            d.key_probs = kp[t];
+            CHECK(lcx_attention_workspace_size(&d, c.n_q, &D.view, &wb) == LCX_OK);
+            work = malloc(wb + 1);
+            CHECK(lcx_attention(&d, D.q, c.n_q, D.q_stride, D.qpos, &D.view, D.out, D.out_stride,
+                                k % 3 == 2 ? lse : NULL, work, wb) == LCX_OK);
+            free(work);
+            if (t > 0) {
+                size_t diff = 0;
+                for (size_t i = 0; i < kn; i++) diff += memcmp(&kp[0][i], &kp[t][i], 4) != 0;
+                CHECKF(diff == 0, "case %d (n_q %lld, %d heads / %d): n_threads %d: %zu of %zu "
+                       "key_probs differ from n_threads 1", k, (long long)c.n_q, c.nh, c.nkv,
+                       t + 1, diff, kn);
+            }
+        }
+        for (int t = 0; t < 4; t++) free(kp[t]);
+        free(lse);
         destroy(&D);
     }
 }
@@ -1024,15 +1313,20 @@ int main(void) {
     RUN(test_vector_exp_accuracy);
     RUN(test_validation_writes_nothing);
     RUN(test_merge_rules);
+    RUN(test_merge_minus_inf_side_and_sink_and_stride_rules);
     RUN(test_alibi_far_from_the_query_keeps_accuracy);
     RUN(test_empty_and_fully_masked_rows);
     RUN(test_extreme_logits_are_finite_and_correct);
     RUN(test_workspace_sizes);
     RUN(test_workspace_for_long_cache_serves_shorter);
+    RUN(test_huge_shapes_rejected_by_query_and_call);
+    RUN(test_decode_split_bounds_at_the_largest_cache);
+    RUN(test_huge_n_threads_with_a_small_workspace);
     RUN(test_split_then_merge_equals_single_pass);
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
     RUN(test_key_probs_random_shapes);
+    RUN(test_key_probs_bit_identical_across_threads);
     RUN(test_any_even_head_dim);
     RUN(test_decode_shapes_all_options);
     RUN(test_matches_double_reference_on_random_shapes);
