@@ -2017,6 +2017,17 @@ LCX__INLINE int64_t lcx__attn_kpos(const lcx__attn *a, int64_t j) {
     return a->k_pos ? a->k_pos[j] : j;
 }
 
+/* x - y for any two positions, rounded once to the nearest float: the
+   magnitude is formed in uint64, where it always fits, so there is no overflow, and
+   the result equals (float)(x - y) whenever that int64 difference is defined. */
+LCX__INLINE float lcx__attn_pdiff(int64_t x, int64_t y) {
+    return x >= y ? (float)((uint64_t)x - (uint64_t)y) : -(float)((uint64_t)y - (uint64_t)x);
+}
+/* |x - y| < 2^24: x - y is defined and an exact float. */
+LCX__INLINE int lcx__attn_pnear(int64_t x, int64_t y) {
+    return (x >= y ? (uint64_t)x - (uint64_t)y : (uint64_t)y - (uint64_t)x) < ((uint64_t)1 << 24);
+}
+
 /* ALiBi: the position the biases of query tq (position qp) are measured from (see the
    header's logits comment): the visible key nearest the query on the side the slope
    favours, qp when no key is visible. kmin, kmax, ksorted and kq are the call's
@@ -2484,12 +2495,27 @@ LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const 
     } while (0)
 #endif
 
-/* Float offsets of the tile's key positions from its first one (for ALiBi):
-   diff(j, r) = kf[j] + (kpos[0] - kref[r]), exact while both are below 2^24. */
-LCX__STATIC void lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
+/* ALiBi in the vector kernels: kp - kref as the float nearest to it, for every key kp of
+   a tile and the origin kref of each row, as lcx__attn_logits_ref gives it. The fast
+   form: kf[j] = kp[j] - kp[0] once per tile, then per row kf[j] + (kp[0] - kref), one
+   float add of two exact integers, so rounded once to the same float; it needs both
+   below 2^24. lcx__attn_kf fills kf and returns 1 when every |kp[j] - kp[0]| < 2^24
+   (else 0, kf unset); a row whose kp[0] - kref is not exact too (lcx__attn_pnear)
+   takes lcx__attn_krel's offsets, each computed exactly (a cache with sink tokens at
+   0..3 and a window 10^8 on, in one tile, or positions near the int64 limits). */
+LCX__STATIC int lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
     int j;
+    for (j = 1; j < n; j++)
+        if (!lcx__attn_pnear(kpos[j], kpos[0])) return 0;
     for (j = 0; j < n; j++) kf[j] = (float)(kpos[j] - kpos[0]);
     for (; j < LCX__ATTN_TK; j++) kf[j] = 0.0f;
+    return 1;
+}
+/* kx[j] = kp[j] - kref, the nearest float, for j < n (0 after). */
+LCX__STATIC void lcx__attn_krel(const int64_t *kpos, int n, int64_t kref, float *kx) {
+    int j;
+    for (j = 0; j < n; j++) kx[j] = lcx__attn_pdiff(kpos[j], kref);
+    for (; j < LCX__ATTN_TK; j++) kx[j] = 0.0f;
 }
 
 
@@ -2888,12 +2914,12 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
 /* Online softmax over one tile, 16 keys per vector, the row's logits in registers. */
 LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R,
                                          int n, const int64_t *kpos, int partial) {
-    float kf[LCX__ATTN_TK];
+    float kf[LCX__ATTN_TK], kx[LCX__ATTN_TK];
     const int nv = (n + 15) / 16;
     const __m512 ninf = _mm512_set1_ps(-INFINITY), vscale = _mm512_set1_ps(a->scale);
     __mmask16 valid[4];
-    int r, v;
-    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    int r, v, kfast = 0;
+    if (a->alibi) kfast = lcx__attn_kf(kpos, n, kf);
     for (v = 0; v < 4; v++) {
         int w = n - 16 * v;
         valid[v] = (__mmask16)(w >= 16 ? 0xFFFFu : w <= 0 ? 0u : (1u << w) - 1u);
@@ -2901,14 +2927,22 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
     for (r = 0; r < R; r++) {
         float *s = sc->s + (size_t)r * LCX__ATTN_TK;
         __m512 x[4], mx = ninf, sum = _mm512_setzero_ps();
-        float m_old = sc->m[r], m_new, al;
+        float m_old = sc->m[r], m_new, al, k0 = 0.0f;
+        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 (lcx__attn_kf) */
+        if (a->alibi) {
+            if (kfast && lcx__attn_pnear(kpos[0], sc->kref[r])) {
+                k0 = (float)(kpos[0] - sc->kref[r]);
+            } else {
+                lcx__attn_krel(kpos, n, sc->kref[r], kx);
+                kr = kx;
+            }
+        }
         for (v = 0; v < nv; v++) {
             __mmask16 vis = valid[v];
             x[v] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * v), vscale);
             if (a->softcap > 0) x[v] = lcx__attn_softcap16(x[v], a->softcap);
             if (a->alibi) {
-                __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kf + 16 * v),
-                                           _mm512_set1_ps((float)(kpos[0] - sc->kref[r])));
+                __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kr + 16 * v), _mm512_set1_ps(k0));
                 x[v] = _mm512_fmadd_ps(_mm512_set1_ps(sc->slope[r]), rel, x[v]);
             }
             if (partial) {
@@ -3274,25 +3308,34 @@ LCX__ATTN_FI __m256 lcx__attn_kvis8(const int64_t *kp, int64_t qp) {
    pass over them, as lcx__attn_online_avx512). */
 LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R,
                                        int n, const int64_t *kpos, int partial) {
-    float kf[LCX__ATTN_TK];
+    float kf[LCX__ATTN_TK], kx[LCX__ATTN_TK];
     const int nv = (n + 7) / 8;
     const __m256 ninf = _mm256_set1_ps(-INFINITY), vscale = _mm256_set1_ps(a->scale);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256 valid[LCX__ATTN_TK / 8];
-    int r, v;
-    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    int r, v, kfast = 0;
+    if (a->alibi) kfast = lcx__attn_kf(kpos, n, kf);
     for (v = 0; v < nv; v++)
         valid[v] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lane));
     for (r = 0; r < R; r++) {
         float *s = sc->s + (size_t)r * LCX__ATTN_TK, m_old = sc->m[r], m_new, al, mbuf[8];
+        float k0 = 0.0f;
+        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 (lcx__attn_kf) */
         __m256 x[LCX__ATTN_TK / 8], mx = ninf, sum = _mm256_setzero_ps();
+        if (a->alibi) {
+            if (kfast && lcx__attn_pnear(kpos[0], sc->kref[r])) {
+                k0 = (float)(kpos[0] - sc->kref[r]);
+            } else {
+                lcx__attn_krel(kpos, n, sc->kref[r], kx);
+                kr = kx;
+            }
+        }
         for (v = 0; v < nv; v++) {
             __m256 ok = valid[v];
             x[v] = _mm256_mul_ps(_mm256_loadu_ps(s + 8 * v), vscale);
             if (a->softcap > 0) x[v] = lcx__attn_softcap8(x[v], a->softcap);
             if (a->alibi) {
-                __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kf + 8 * v),
-                                           _mm256_set1_ps((float)(kpos[0] - sc->kref[r])));
+                __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kr + 8 * v), _mm256_set1_ps(k0));
                 x[v] = _mm256_fmadd_ps(_mm256_set1_ps(sc->slope[r]), rel, x[v]);
             }
             if (partial) ok = _mm256_and_ps(ok, lcx__attn_kvis8(kpos + 8 * v, sc->qpos[r]));

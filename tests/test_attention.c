@@ -829,6 +829,45 @@ static void test_key_probs_random_shapes(void) {
     }
 }
 
+/* ALiBi over keys whose positions lie far apart inside one tile of 64: a StreamingLLM
+   cache, sink tokens at positions 0..3 and a window P + j beside them (a ring buffer in
+   the last cases: the window's positions rotate, so they do not ascend). The vector
+   kernels once formed kp - kref as float(kp - kp[0]) + float(kp[0] - kref), rounded
+   from P >= 2^24 on (errors 0.09 at 2 * 10^7, 0.26 at 10^9); every level must match
+   the double reference, decode (q_pos NULL and explicit) and prefill, key_probs too. */
+static void test_alibi_sinks_and_a_far_window_in_one_tile(void) {
+    static const int64_t Ps[] = {((int64_t)1 << 24) + 5, 100000000, 1000000000, (int64_t)1 << 40};
+    static const int64_t nqs[] = {1, 3, 70};
+    for (int k = 0; k < 16; k++) {
+        acase c = base_case();
+        adata D;
+        char what[96];
+        const int64_t P = Ps[k % 4];
+        const int ring = k >= 12;
+        c.seed = 500 + (uint64_t)k;
+        c.n_q = nqs[k % 3];
+        c.n_kv = 4 + 200;
+        c.nh = 8; c.nkv = 2; c.d = c.dv = k % 2 ? 128 : 64;
+        c.kt = c.vt = k % 3; c.nt = 1 + k % 2;
+        c.alibi = 1; c.causal = 1; c.kpos_mode = 1;
+        c.qpos_mode = c.n_q > 1 || k % 2; /* decode with q_pos NULL: the cache's last token */
+        c.sinks = k % 5 == 0;
+        build(&D, &c);
+        for (int64_t j = 0; j < c.n_kv; j++)
+            D.kpos[j] = j < 4 ? j : P + (ring ? (j - 4 + 150) % 200 : j - 4);
+        if (c.qpos_mode)
+            for (int64_t t = 0; t < c.n_q; t++)
+                D.qpos[t] = P + 200 - c.n_q + t; /* the window's last positions */
+        reference(&D);
+        snprintf(what, sizeof what, "sinks + window at %lld, n_q %lld%s", (long long)P,
+                 (long long)c.n_q, ring ? ", ring" : "");
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+            if (lcx__simd_compiled(simd)) run_and_check(&D, simd, what);
+        if (k % 4 == 3) check_key_probs(&D, what, k & 1);
+        destroy(&D);
+    }
+}
+
 /* every bad input: the status, and nothing written anywhere */
 static void test_validation_writes_nothing(void) {
     acase c = base_case();
@@ -1025,6 +1064,7 @@ int main(void) {
     RUN(test_validation_writes_nothing);
     RUN(test_merge_rules);
     RUN(test_alibi_far_from_the_query_keeps_accuracy);
+    RUN(test_alibi_sinks_and_a_far_window_in_one_tile);
     RUN(test_empty_and_fully_masked_rows);
     RUN(test_extreme_logits_are_finite_and_correct);
     RUN(test_workspace_sizes);
