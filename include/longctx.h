@@ -2532,14 +2532,18 @@ LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const 
    a tile and the origin kref of each row, as lcx__attn_logits_ref gives it. The fast
    form: kf[j] = kp[j] - kp[0] once per tile, then per row kf[j] + (kp[0] - kref), one
    float add of two exact integers, so rounded once to the same float; it needs both
-   below 2^24. lcx__attn_kf fills kf and returns 1 when every |kp[j] - kp[0]| < 2^24
-   (else 0, kf unset); a row whose kp[0] - kref is not exact too (lcx__attn_pnear)
+   below 2^24. lcx__attn_kf fills kf and returns 1 when the tile's positions span less
+   than 2^24 (else 0, kf unset); a row whose kp[0] - kref is not exact too (lcx__attn_pnear)
    takes lcx__attn_krel's offsets, each computed exactly (a cache with sink tokens at
    0..3 and a window 10^8 on, in one tile, or positions near the int64 limits). */
 LCX__STATIC int lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
+    int64_t lo = kpos[0], hi = kpos[0];
     int j;
-    for (j = 1; j < n; j++)
-        if (!lcx__attn_pnear(kpos[j], kpos[0])) return 0;
+    for (j = 1; j < n; j++) { /* no early exit: a loop the compiler vectorizes */
+        lo = kpos[j] < lo ? kpos[j] : lo;
+        hi = kpos[j] > hi ? kpos[j] : hi;
+    }
+    if ((uint64_t)hi - (uint64_t)lo >= ((uint64_t)1 << 24)) return 0;
     for (j = 0; j < n; j++) kf[j] = (float)(kpos[j] - kpos[0]);
     for (; j < LCX__ATTN_TK; j++) kf[j] = 0.0f;
     return 1;
