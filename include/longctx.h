@@ -490,7 +490,10 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * Finding that key costs one pass over explicit key positions per call, then a binary
  * search per query when they ascend; for causal ALiBi over positions that do not
  * ascend (a ring-buffer cache), one more pass per query whose position lies inside
- * their range.
+ * their range. Positions may be any int64 values: a difference of two positions is
+ * the exact integer (as in unbounded arithmetic, never a wrapped int64) rounded once,
+ * to float per key and to double for the amount added back, so keys at INT64_MIN and
+ * INT64_MAX with a small slope give the small finite logits documented above.
  * A learned sink logit (sinks[h], gpt-oss) is used as given: it joins the softmax
  * denominator and carries no value. lse is the log of the whole denominator, the sink
  * included, so out = sum_j exp(s_j - lse) v_j. A row with no visible key gives out = 0
@@ -500,7 +503,8 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * has been pruned or compacted. Key positions come from the view (NULL: 0..n_kv-1);
  * query positions from q_pos, or, when q_pos is NULL, the queries are the last n_q
  * tokens: qp[i] = kp[n_kv - n_q + i] (for n_q > n_kv the missing ones continue the
- * count below kp[0]: kp[0] + (n_kv - n_q + i)).
+ * count below kp[0]: kp[0] + (n_kv - n_q + i); when one of those would lie below
+ * INT64_MIN the call is LCX_ERR_INVALID_ARG and writes nothing).
  *
  * How it runs. Prefill (n_q > 8): work items are (KV head, block of queries); each
  * holds the rows of all the query heads of its group (256 rows: queries x heads; 128 or
@@ -674,8 +678,8 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
    (NULL desc/view/q/out, bad dimensions or strides, NaN/Inf scale or softcap, a
    negative softcap, NaN/Inf slopes or NaN/+INFINITY sinks, a NULL page among those
    needed, page_tokens <= 0, n_q > INT64_MAX/8/n_heads or n_kv > INT64_MAX/8/n_kv_heads:
-   rows whose byte counts overflow), LCX_ERR_UNSUPPORTED (desc->pattern),
-   LCX_ERR_WORKSPACE.
+   rows whose byte counts overflow, q_pos NULL with n_q > n_kv and kp[0] - (n_q - n_kv)
+   below INT64_MIN), LCX_ERR_UNSUPPORTED (desc->pattern), LCX_ERR_WORKSPACE.
    n_q == 0 does nothing; n_kv == 0 gives out = 0 and lse = -INFINITY (or the sinks). */
 LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64_t n_q,
                                 int64_t q_stride, const int64_t *q_pos,
@@ -2109,6 +2113,8 @@ typedef struct lcx__attn {
     int ksorted;        /* ... and whether positions ascend (lcx__attn_kref) */
     int64_t *kq;        /* causal ALiBi over positions that do not ascend: per query, the
                            largest visible key position (workspace; else NULL) */
+    int pwide;          /* ALiBi: some key or query position lies outside [-2^62, 2^62), so
+                           an int64 difference of two may overflow (lcx__attn_pdiff) */
     /* plan */
     int decode, nt, splits, rmax;
     int64_t bq, n_qb;
@@ -2131,6 +2137,20 @@ LCX__INLINE int64_t lcx__attn_qpos(const lcx__attn *a, int64_t i) {
 }
 LCX__INLINE int64_t lcx__attn_kpos(const lcx__attn *a, int64_t j) {
     return a->k_pos ? a->k_pos[j] : j;
+}
+
+/* x - y for any two positions, rounded once to the nearest float (double): the
+   magnitude is formed in uint64, where it always fits, so there is no overflow, and
+   the result equals (float)(x - y) whenever that int64 difference is defined. */
+LCX__INLINE float lcx__attn_pdiff(int64_t x, int64_t y) {
+    return x >= y ? (float)((uint64_t)x - (uint64_t)y) : -(float)((uint64_t)y - (uint64_t)x);
+}
+LCX__INLINE double lcx__attn_pdiffd(int64_t x, int64_t y) {
+    return x >= y ? (double)((uint64_t)x - (uint64_t)y) : -(double)((uint64_t)y - (uint64_t)x);
+}
+/* |x - y| < 2^24: x - y is defined and an exact float. */
+LCX__INLINE int lcx__attn_pnear(int64_t x, int64_t y) {
+    return (x >= y ? (uint64_t)x - (uint64_t)y : (uint64_t)y - (uint64_t)x) < ((uint64_t)1 << 24);
 }
 
 /* ALiBi: the position the biases of query tq (position qp) are measured from (see the
@@ -2160,7 +2180,7 @@ LCX__STATIC double lcx__attn_shift(const lcx__attn *a, int h, int64_t tq) {
     int64_t qp;
     if (!a->alibi) return 0.0;
     qp = lcx__attn_qpos(a, tq);
-    return (double)a->alibi[h] * (double)(lcx__attn_kref(a, tq, qp, a->alibi[h]) - qp);
+    return (double)a->alibi[h] * lcx__attn_pdiffd(lcx__attn_kref(a, tq, qp, a->alibi[h]), qp);
 }
 /* Does key_probs need its own lse rows (kp_lse)? It reads each row's lse in its logits'
    terms: the caller's lse serves when those are the documented ones (no ALiBi). */
@@ -2173,23 +2193,33 @@ LCX__INLINE int lcx__attn_wants_kq(const lcx__attn *a) {
     return a->alibi && a->causal && a->k_pos && a->n_q > 0 && a->n_kv > 0;
 }
 /* kmin, kmax, ksorted and kq (in kq_buf, n_q entries, when lcx__attn_wants_kq) for
-   lcx__attn_kref: ALiBi only, a pass over explicit positions, and for causal ALiBi over
-   positions that do not ascend, one per query whose position lies inside their range. */
+   lcx__attn_kref, and pwide: ALiBi only, a pass over explicit positions and one over
+   the queries' positions, and for causal ALiBi over positions that do not ascend, one
+   per query whose position lies inside their range. */
 LCX__STATIC void lcx__attn_kscan(lcx__attn *a, int64_t *kq_buf) {
+    const int64_t lim = (int64_t)1 << 62;
     int64_t j, t;
     a->kmin = 0;
     a->kmax = a->n_kv - 1;
     a->ksorted = 1;
     a->kq = NULL;
-    if (!a->alibi || !a->k_pos || a->n_kv == 0) return;
-    a->kmin = a->kmax = a->k_pos[0];
-    for (j = 1; j < a->n_kv; j++) {
-        int64_t p = a->k_pos[j];
-        if (p < a->k_pos[j - 1]) a->ksorted = 0;
-        if (p < a->kmin) a->kmin = p;
-        if (p > a->kmax) a->kmax = p;
+    a->pwide = 0;
+    if (!a->alibi || a->n_kv == 0) return;
+    if (a->k_pos) {
+        a->kmin = a->kmax = a->k_pos[0];
+        for (j = 1; j < a->n_kv; j++) {
+            int64_t p = a->k_pos[j];
+            if (p < a->k_pos[j - 1]) a->ksorted = 0;
+            if (p < a->kmin) a->kmin = p;
+            if (p > a->kmax) a->kmax = p;
+        }
     }
-    if (a->ksorted || !kq_buf || !lcx__attn_wants_kq(a)) return;
+    a->pwide = a->kmin < -lim || a->kmax >= lim;
+    for (t = 0; t < a->n_q && !a->pwide; t++) {
+        const int64_t qp = lcx__attn_qpos(a, t);
+        a->pwide = qp < -lim || qp >= lim;
+    }
+    if (!a->k_pos || a->ksorted || !kq_buf || !lcx__attn_wants_kq(a)) return;
     for (t = 0; t < a->n_q; t++) {
         const int64_t qp = lcx__attn_qpos(a, t);
         int64_t best = qp; /* none visible */
@@ -2319,6 +2349,10 @@ LCX__STATIC lcx_status lcx__attn_resolve(lcx__attn *a, const lcx_attn_desc *desc
         if (!q || !out) return LCX_ERR_INVALID_ARG;
         if (!lcx__attn_rows_ok(n_q, q_stride, a->nh, a->q_hs, a->d, 4)) return LCX_ERR_INVALID_ARG;
         if (!lcx__attn_rows_ok(n_q, out_stride, a->nh, a->out_hs, a->dv, 4))
+            return LCX_ERR_INVALID_ARG;
+        /* derived query positions below kp[0] (lcx__attn_qpos) must be int64 values */
+        if (!q_pos && a->k_pos && a->n_kv > 0 && n_q > a->n_kv &&
+            a->k_pos[0] < INT64_MIN + (n_q - a->n_kv))
             return LCX_ERR_INVALID_ARG;
     }
     a->q = q;
@@ -2484,20 +2518,29 @@ LCX__STATIC void lcx__attn_scores_ref(const lcx__attn *a, const lcx__attn_scr *s
         }
 }
 
-/* Logits in the documented order, masks on positions; masked -> -INFINITY. */
-LCX__STATIC void lcx__attn_logits_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
-                                      const int64_t *kpos, int partial) {
+/* Logits in the documented order, masks on positions; masked -> -INFINITY. wide (a
+   constant): positions so far apart that an int64 kp - kref may overflow (a->pwide). */
+LCX__FORCE_INLINE void lcx__attn_logits_body(const lcx__attn *a, const lcx__attn_scr *sc, int R,
+                                             int n, const int64_t *kpos, int partial,
+                                             const int wide) {
     int r, j;
     for (r = 0; r < R; r++) {
         float *s = sc->s + (size_t)r * LCX__ATTN_TK;
         for (j = 0; j < n; j++) {
             float x = a->scale * s[j];
             if (a->softcap > 0) x = a->softcap * tanhf(x / a->softcap);
-            if (a->alibi) x += sc->slope[r] * (float)(kpos[j] - sc->kref[r]);
+            if (a->alibi)
+                x += sc->slope[r] * (wide ? lcx__attn_pdiff(kpos[j], sc->kref[r])
+                                          : (float)(kpos[j] - sc->kref[r]));
             if (partial && kpos[j] > sc->qpos[r]) x = -INFINITY;
             s[j] = x;
         }
     }
+}
+LCX__STATIC void lcx__attn_logits_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
+                                      const int64_t *kpos, int partial) {
+    if (a->alibi && a->pwide) lcx__attn_logits_body(a, sc, R, n, kpos, partial, 1);
+    else lcx__attn_logits_body(a, sc, R, n, kpos, partial, 0);
 }
 
 /* Online softmax step: m, l updated, alpha = exp(m_old - m_new), S -> P. */
@@ -2604,12 +2647,31 @@ LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const 
     } while (0)
 #endif
 
-/* Float offsets of the tile's key positions from its first one (for ALiBi):
-   diff(j, r) = kf[j] + (kpos[0] - kref[r]), exact while both are below 2^24. */
-LCX__STATIC void lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
+/* ALiBi in the vector kernels: kp - kref as the float nearest to it, for every key kp of
+   a tile and the origin kref of each row, as lcx__attn_logits_ref gives it. The fast
+   form: kf[j] = kp[j] - kp[0] once per tile, then per row kf[j] + (kp[0] - kref), one
+   float add of two exact integers, so rounded once to the same float; it needs both
+   below 2^24. lcx__attn_kf fills kf and returns 1 when the tile's positions span less
+   than 2^24 (else 0, kf unset); a row whose kp[0] - kref is not exact too (lcx__attn_pnear)
+   takes lcx__attn_krel's offsets, each computed exactly (a cache with sink tokens at
+   0..3 and a window 10^8 on, in one tile, or positions near the int64 limits). */
+LCX__STATIC int lcx__attn_kf(const int64_t *kpos, int n, float *kf) {
+    int64_t lo = kpos[0], hi = kpos[0];
     int j;
+    for (j = 1; j < n; j++) { /* no early exit: a loop the compiler vectorizes */
+        lo = kpos[j] < lo ? kpos[j] : lo;
+        hi = kpos[j] > hi ? kpos[j] : hi;
+    }
+    if ((uint64_t)hi - (uint64_t)lo >= ((uint64_t)1 << 24)) return 0;
     for (j = 0; j < n; j++) kf[j] = (float)(kpos[j] - kpos[0]);
     for (; j < LCX__ATTN_TK; j++) kf[j] = 0.0f;
+    return 1;
+}
+/* kx[j] = kp[j] - kref, the nearest float, for j < n (0 after). */
+LCX__STATIC void lcx__attn_krel(const int64_t *kpos, int n, int64_t kref, float *kx) {
+    int j;
+    for (j = 0; j < n; j++) kx[j] = lcx__attn_pdiff(kpos[j], kref);
+    for (; j < LCX__ATTN_TK; j++) kx[j] = 0.0f;
 }
 
 
@@ -3008,12 +3070,12 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
 /* Online softmax over one tile, 16 keys per vector, the row's logits in registers. */
 LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R,
                                          int n, const int64_t *kpos, int partial) {
-    float kf[LCX__ATTN_TK];
+    float kf[LCX__ATTN_TK], kx[LCX__ATTN_TK];
     const int nv = (n + 15) / 16;
     const __m512 ninf = _mm512_set1_ps(-INFINITY), vscale = _mm512_set1_ps(a->scale);
     __mmask16 valid[4];
-    int r, v;
-    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    int r, v, kfast = 0;
+    if (a->alibi) kfast = lcx__attn_kf(kpos, n, kf);
     for (v = 0; v < 4; v++) {
         int w = n - 16 * v;
         valid[v] = (__mmask16)(w >= 16 ? 0xFFFFu : w <= 0 ? 0u : (1u << w) - 1u);
@@ -3021,14 +3083,22 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
     for (r = 0; r < R; r++) {
         float *s = sc->s + (size_t)r * LCX__ATTN_TK;
         __m512 x[4], mx = ninf, sum = _mm512_setzero_ps();
-        float m_old = sc->m[r], m_new, al;
+        float m_old = sc->m[r], m_new, al, k0 = 0.0f;
+        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 (lcx__attn_kf) */
+        if (a->alibi) {
+            if (kfast && lcx__attn_pnear(kpos[0], sc->kref[r])) {
+                k0 = (float)(kpos[0] - sc->kref[r]);
+            } else {
+                lcx__attn_krel(kpos, n, sc->kref[r], kx);
+                kr = kx;
+            }
+        }
         for (v = 0; v < nv; v++) {
             __mmask16 vis = valid[v];
             x[v] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * v), vscale);
             if (a->softcap > 0) x[v] = lcx__attn_softcap16(x[v], a->softcap);
             if (a->alibi) {
-                __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kf + 16 * v),
-                                           _mm512_set1_ps((float)(kpos[0] - sc->kref[r])));
+                __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kr + 16 * v), _mm512_set1_ps(k0));
                 x[v] = _mm512_fmadd_ps(_mm512_set1_ps(sc->slope[r]), rel, x[v]);
             }
             if (partial) {
@@ -3394,25 +3464,34 @@ LCX__ATTN_FI __m256 lcx__attn_kvis8(const int64_t *kp, int64_t qp) {
    pass over them, as lcx__attn_online_avx512). */
 LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R,
                                        int n, const int64_t *kpos, int partial) {
-    float kf[LCX__ATTN_TK];
+    float kf[LCX__ATTN_TK], kx[LCX__ATTN_TK];
     const int nv = (n + 7) / 8;
     const __m256 ninf = _mm256_set1_ps(-INFINITY), vscale = _mm256_set1_ps(a->scale);
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     __m256 valid[LCX__ATTN_TK / 8];
-    int r, v;
-    if (a->alibi) lcx__attn_kf(kpos, n, kf);
+    int r, v, kfast = 0;
+    if (a->alibi) kfast = lcx__attn_kf(kpos, n, kf);
     for (v = 0; v < nv; v++)
         valid[v] = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(n - 8 * v), lane));
     for (r = 0; r < R; r++) {
         float *s = sc->s + (size_t)r * LCX__ATTN_TK, m_old = sc->m[r], m_new, al, mbuf[8];
+        float k0 = 0.0f;
+        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 (lcx__attn_kf) */
         __m256 x[LCX__ATTN_TK / 8], mx = ninf, sum = _mm256_setzero_ps();
+        if (a->alibi) {
+            if (kfast && lcx__attn_pnear(kpos[0], sc->kref[r])) {
+                k0 = (float)(kpos[0] - sc->kref[r]);
+            } else {
+                lcx__attn_krel(kpos, n, sc->kref[r], kx);
+                kr = kx;
+            }
+        }
         for (v = 0; v < nv; v++) {
             __m256 ok = valid[v];
             x[v] = _mm256_mul_ps(_mm256_loadu_ps(s + 8 * v), vscale);
             if (a->softcap > 0) x[v] = lcx__attn_softcap8(x[v], a->softcap);
             if (a->alibi) {
-                __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kf + 8 * v),
-                                           _mm256_set1_ps((float)(kpos[0] - sc->kref[r])));
+                __m256 rel = _mm256_add_ps(_mm256_loadu_ps(kr + 8 * v), _mm256_set1_ps(k0));
                 x[v] = _mm256_fmadd_ps(_mm256_set1_ps(sc->slope[r]), rel, x[v]);
             }
             if (partial) ok = _mm256_and_ps(ok, lcx__attn_kvis8(kpos + 8 * v, sc->qpos[r]));

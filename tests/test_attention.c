@@ -54,6 +54,10 @@ static int64_t ref_qpos(const adata *D, int64_t i) {
     return D->c.n_kv > 0 ? D->kpos[0] + j : j;
 }
 static int64_t ref_kpos(const adata *D, int64_t j) { return D->kpos ? D->kpos[j] : j; }
+/* x - y in double for any int64 x, y (no overflow): the exact difference rounded once */
+static double ref_pdiff(int64_t x, int64_t y) {
+    return x >= y ? (double)((uint64_t)x - (uint64_t)y) : -(double)((uint64_t)y - (uint64_t)x);
+}
 
 /* The logit of query t, head h and key j in double, in the documented order (the
    causal mask is the caller's) */
@@ -67,7 +71,7 @@ static double ref_logit(const adata *D, int64_t t, int h, int64_t j) {
     for (int i = 0; i < c->d; i++) x += (double)qr[i] * kr[i];
     x *= scale;
     if (c->softcap > 0) x = c->softcap * tanh(x / c->softcap);
-    if (D->slopes) x += (double)D->slopes[h] * (double)(ref_kpos(D, j) - ref_qpos(D, t));
+    if (D->slopes) x += (double)D->slopes[h] * ref_pdiff(ref_kpos(D, j), ref_qpos(D, t));
     return x;
 }
 
@@ -1118,6 +1122,143 @@ static void test_key_probs_bit_identical_across_threads(void) {
     }
 }
 
+/* ALiBi over keys whose positions lie far apart inside one tile of 64: a StreamingLLM
+   cache, sink tokens at positions 0..3 and a window P + j beside them (a ring buffer in
+   the last cases: the window's positions rotate, so they do not ascend). The vector
+   kernels once formed kp - kref as float(kp - kp[0]) + float(kp[0] - kref), rounded
+   from P >= 2^24 on (errors 0.09 at 2 * 10^7, 0.26 at 10^9); every level must match
+   the double reference, decode (q_pos NULL and explicit) and prefill, key_probs too. */
+static void test_alibi_sinks_and_a_far_window_in_one_tile(void) {
+    static const int64_t Ps[] = {((int64_t)1 << 24) + 5, 100000000, 1000000000, (int64_t)1 << 40};
+    static const int64_t nqs[] = {1, 3, 70};
+    for (int k = 0; k < 16; k++) {
+        acase c = base_case();
+        adata D;
+        char what[96];
+        const int64_t P = Ps[k % 4];
+        const int ring = k >= 12;
+        c.seed = 500 + (uint64_t)k;
+        c.n_q = nqs[k % 3];
+        c.n_kv = 4 + 200;
+        c.nh = 8; c.nkv = 2; c.d = c.dv = k % 2 ? 128 : 64;
+        c.kt = c.vt = k % 3; c.nt = 1 + k % 2;
+        c.alibi = 1; c.causal = 1; c.kpos_mode = 1;
+        c.qpos_mode = c.n_q > 1 || k % 2; /* decode with q_pos NULL: the cache's last token */
+        c.sinks = k % 5 == 0;
+        build(&D, &c);
+        for (int64_t j = 0; j < c.n_kv; j++)
+            D.kpos[j] = j < 4 ? j : P + (ring ? (j - 4 + 150) % 200 : j - 4);
+        if (c.qpos_mode)
+            for (int64_t t = 0; t < c.n_q; t++)
+                D.qpos[t] = P + 200 - c.n_q + t; /* the window's last positions */
+        reference(&D);
+        snprintf(what, sizeof what, "sinks + window at %lld, n_q %lld%s", (long long)P,
+                 (long long)c.n_q, ring ? ", ring" : "");
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+            if (lcx__simd_compiled(simd)) run_and_check(&D, simd, what);
+        if (k % 4 == 3) check_key_probs(&D, what, k & 1);
+        destroy(&D);
+    }
+}
+
+/* Positions are any int64: ALiBi with keys and queries at or near INT64_MIN and
+   INT64_MAX, where kp - qp does not fit an int64 (once: signed overflow, caught by the
+   UBSan build, and wrong results); with a small slope the documented logits are small
+   finite reals. Also the derived query positions (q_pos NULL, n_q > n_kv): one below
+   INT64_MIN is LCX_ERR_INVALID_ARG, nothing written; INT64_MIN itself is fine. */
+static void test_alibi_positions_near_the_int64_limits(void) {
+    const int64_t MN = INT64_MIN, MX = INT64_MAX;
+    for (int k = 0; k < 12; k++) {
+        acase c = base_case();
+        adata D;
+        char what[64];
+        float slope = 0;
+        c.seed = 700 + (uint64_t)k;
+        c.nh = 2; c.nkv = 1; c.alibi = 1; c.kpos_mode = 1; c.qpos_mode = 1;
+        c.kt = c.vt = k % 3; c.nt = 1 + k % 2;
+        c.n_kv = k < 6 ? 3 : 150; /* 150: three tiles, several rows per tile in prefill */
+        c.n_q = k % 3 == 2 ? 20 : 2;
+        c.sinks = k % 4 == 1;
+        build(&D, &c);
+        for (int64_t j = 0; j < c.n_kv; j++) {
+            switch (k % 6) {
+            case 0: /* {MIN, 0, MAX}, queries at 0 and MAX, not causal */
+                D.kpos[j] = j % 3 == 0 ? MN + j : j % 3 == 1 ? j : MX - j;
+                slope = 1e-20f;
+                break;
+            case 1: /* the same, the slope favouring the lowest position */
+                D.kpos[j] = j % 3 == 0 ? MN + j : j % 3 == 1 ? j : MX - j;
+                slope = -1e-20f;
+                break;
+            case 2: /* keys near MAX, causal queries among them and near MIN */
+                D.kpos[j] = MX - (c.n_kv - 1 - j);
+                slope = 0.5f;
+                break;
+            case 3: /* keys near MIN, queries near MAX, causal, slope < 0 */
+                D.kpos[j] = MN + j;
+                slope = -1e-20f;
+                break;
+            case 4: /* not ascending {5, MIN, MAX, 7, ...}, causal */
+                D.kpos[j] = j % 4 == 1 ? MN + j : j % 4 == 2 ? MX - j : 5 + j;
+                slope = 1e-19f;
+                break;
+            default: /* keys near MIN, causal queries among them */
+                D.kpos[j] = MN + j;
+                slope = 0.5f;
+                break;
+            }
+        }
+        D.c.causal = D.desc.causal = k % 6 >= 2;
+        for (int64_t t = 0; t < c.n_q; t++) {
+            int m = k % 6;
+            D.qpos[t] = m <= 1 ? (t % 2 ? MX : 0)
+                      : m == 2 ? (t % 2 ? MN : MX - t)
+                      : m == 3 ? MX - t
+                      : m == 4 ? (t % 2 ? MX : 6 + t)
+                      : MN + t;
+        }
+        for (int h = 0; h < c.nh; h++) D.slopes[h] = slope * (float)(h + 1);
+        reference(&D);
+        snprintf(what, sizeof what, "int64 limits, case %d", k);
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+            if (lcx__simd_compiled(simd)) run_and_check(&D, simd, what);
+        check_key_probs(&D, what, k & 1);
+        destroy(&D);
+    }
+    /* derived query positions: kp[0] + (n_kv - n_q + i) for the first n_q - n_kv */
+    for (int k = 0; k < 2; k++) {
+        acase c = base_case();
+        adata D;
+        c.nh = 2; c.nkv = 1; c.alibi = k; c.causal = 1; c.kpos_mode = 1;
+        c.n_q = 5; c.n_kv = 3;
+        build(&D, &c);
+        for (int64_t j = 0; j < c.n_kv; j++) D.kpos[j] = MN + 2 + j; /* first query at MIN */
+        reference(&D);
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++)
+            if (lcx__simd_compiled(simd)) run_and_check(&D, simd, "derived positions down to INT64_MIN");
+        for (int64_t j = 0; j < c.n_kv; j++) D.kpos[j] = MN + 1 + j; /* one below */
+        {
+            size_t wb = 0;
+            float lse[16];
+            char *work;
+            int64_t bad = 0;
+            lcx_status st;
+            CHECK(lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wb) == LCX_OK);
+            work = (char *)malloc(wb + 1);
+            for (int64_t i = 0; i < D.out_len; i++) D.out[i] = SENTINEL;
+            for (int i = 0; i < 16; i++) lse[i] = -7.0f;
+            st = lcx_attention(&D.desc, D.q, c.n_q, D.q_stride, NULL, &D.view, D.out,
+                               D.out_stride, lse, work, wb);
+            CHECKF(st == LCX_ERR_INVALID_ARG, "derived position below INT64_MIN: status %d", (int)st);
+            for (int64_t i = 0; i < D.out_len; i++) bad += D.out[i] != SENTINEL;
+            for (int i = 0; i < 16; i++) bad += lse[i] != -7.0f;
+            CHECKF(bad == 0, "derived position below INT64_MIN: %lld elements written", (long long)bad);
+            free(work);
+        }
+        destroy(&D);
+    }
+}
+
 /* every bad input: the status, and nothing written anywhere */
 static void test_validation_writes_nothing(void) {
     acase c = base_case();
@@ -1315,6 +1456,8 @@ int main(void) {
     RUN(test_merge_rules);
     RUN(test_merge_minus_inf_side_and_sink_and_stride_rules);
     RUN(test_alibi_far_from_the_query_keeps_accuracy);
+    RUN(test_alibi_sinks_and_a_far_window_in_one_tile);
+    RUN(test_alibi_positions_near_the_int64_limits);
     RUN(test_empty_and_fully_masked_rows);
     RUN(test_extreme_logits_are_finite_and_correct);
     RUN(test_workspace_sizes);
