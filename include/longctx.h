@@ -969,10 +969,14 @@ LCX__STATIC void lcx__bf16_to_f32_row_ref(const lcx_bf16 *src, float *dst, int64
 
 #ifdef LCX__HAVE_AVX2
 /* F16C rounds to nearest even with _MM_FROUND_TO_NEAREST_INT and handles
-   subnormals, Inf and NaN as the scalar code does. */
+   subnormals, Inf and NaN as the scalar code does. The vector loops of the rows run to
+   nv, n rounded down to whole vectors: with `i + 8 <= n`, gcc 12 inlining a row with a
+   constant n into a caller reported the scalar tail as undefined behaviour
+   (-Waggressive-loop-optimizations; tests/check_inline.c). */
 LCX__STATIC void lcx__f32_to_f16_row_avx2(const float *src, lcx_f16 *dst, int64_t n) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+    const int64_t nv = n & ~(int64_t)7;
+    for (; i < nv; i += 8) {
         __m128i h = _mm256_cvtps_ph(_mm256_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
         _mm_storeu_si128((__m128i *)(void *)(dst + i), h);
     }
@@ -980,17 +984,19 @@ LCX__STATIC void lcx__f32_to_f16_row_avx2(const float *src, lcx_f16 *dst, int64_
 }
 LCX__STATIC void lcx__f16_to_f32_row_avx2(const lcx_f16 *src, float *dst, int64_t n) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
+    const int64_t nv = n & ~(int64_t)7;
+    for (; i < nv; i += 8)
         _mm256_storeu_ps(dst + i,
                          _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)(src + i))));
     for (; i < n; i++) dst[i] = lcx_f16_to_f32(src[i]);
 }
 LCX__STATIC void lcx__f32_to_bf16_row_avx2(const float *src, lcx_bf16 *dst, int64_t n) {
     int64_t i = 0;
+    const int64_t nv = n & ~(int64_t)7;
     const __m256i lsb = _mm256_set1_epi32(1), bias = _mm256_set1_epi32(0x7FFF);
     const __m256i absmask = _mm256_set1_epi32(0x7FFFFFFF), inf = _mm256_set1_epi32(0x7F800000);
     const __m256i quiet = _mm256_set1_epi32(0x00400000);
-    for (; i + 8 <= n; i += 8) {
+    for (; i < nv; i += 8) {
         __m256i u = _mm256_loadu_si256((const __m256i *)(const void *)(src + i));
         __m256i isnan = _mm256_cmpgt_epi32(_mm256_and_si256(u, absmask), inf);
         __m256i r = _mm256_add_epi32(
@@ -1005,7 +1011,8 @@ LCX__STATIC void lcx__f32_to_bf16_row_avx2(const float *src, lcx_bf16 *dst, int6
 }
 LCX__STATIC void lcx__bf16_to_f32_row_avx2(const lcx_bf16 *src, float *dst, int64_t n) {
     int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
+    const int64_t nv = n & ~(int64_t)7;
+    for (; i < nv; i += 8) {
         __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(const void *)(src + i)));
         _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm256_slli_epi32(w, 16));
     }
@@ -1014,41 +1021,55 @@ LCX__STATIC void lcx__bf16_to_f32_row_avx2(const lcx_bf16 *src, float *dst, int6
 #endif
 
 #ifdef LCX__HAVE_AVX512
+/* The maskz forms with every lane set: the same instructions as the plain forms, whose
+   GCC 12 definitions start from _mm*_undefined_*(), which g++ reports as uninitialized
+   once a row is inlined into a caller's function (outside this header's diagnostic
+   pragmas; tests/check_inline.c). */
+#define LCX__M16_ALL ((__mmask16)0xFFFF)
 LCX__STATIC void lcx__f32_to_f16_row_avx512(const float *src, lcx_f16 *dst, int64_t n) {
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m256i h = _mm512_cvtps_ph(_mm512_loadu_ps(src + i), _MM_FROUND_TO_NEAREST_INT);
+    const int64_t nv = n & ~(int64_t)15;
+    for (; i < nv; i += 16) {
+        __m256i h = _mm512_maskz_cvtps_ph(LCX__M16_ALL, _mm512_loadu_ps(src + i),
+                                          _MM_FROUND_TO_NEAREST_INT);
         _mm256_storeu_si256((__m256i *)(void *)(dst + i), h);
     }
     lcx__f32_to_f16_row_avx2(src + i, dst + i, n - i);
 }
 LCX__STATIC void lcx__f16_to_f32_row_avx512(const lcx_f16 *src, float *dst, int64_t n) {
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        _mm512_storeu_ps(dst + i, _mm512_cvtph_ps(
-                                      _mm256_loadu_si256((const __m256i *)(const void *)(src + i))));
+    const int64_t nv = n & ~(int64_t)15;
+    for (; i < nv; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_maskz_cvtph_ps(LCX__M16_ALL, _mm256_loadu_si256(
+                                      (const __m256i *)(const void *)(src + i))));
     lcx__f16_to_f32_row_avx2(src + i, dst + i, n - i);
 }
 LCX__STATIC void lcx__f32_to_bf16_row_avx512(const float *src, lcx_bf16 *dst, int64_t n) {
     int64_t i = 0;
+    const int64_t nv = n & ~(int64_t)15;
     const __m512i lsb = _mm512_set1_epi32(1), bias = _mm512_set1_epi32(0x7FFF);
     const __m512i absmask = _mm512_set1_epi32(0x7FFFFFFF), inf = _mm512_set1_epi32(0x7F800000);
     const __m512i quiet = _mm512_set1_epi32(0x00400000);
-    for (; i + 16 <= n; i += 16) {
+    for (; i < nv; i += 16) {
         __m512i u = _mm512_loadu_si512((const void *)(src + i));
         __mmask16 isnan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, absmask), inf);
         __m512i r = _mm512_add_epi32(
-            u, _mm512_add_epi32(bias, _mm512_and_si512(_mm512_srli_epi32(u, 16), lsb)));
+            u, _mm512_add_epi32(
+                   bias, _mm512_and_si512(_mm512_maskz_srli_epi32(LCX__M16_ALL, u, 16), lsb)));
         r = _mm512_mask_mov_epi32(r, isnan, _mm512_or_si512(u, quiet));
-        _mm256_storeu_si256((__m256i *)(void *)(dst + i), _mm512_cvtepi32_epi16(_mm512_srli_epi32(r, 16)));
+        r = _mm512_maskz_srli_epi32(LCX__M16_ALL, r, 16);
+        _mm256_storeu_si256((__m256i *)(void *)(dst + i),
+                            _mm512_maskz_cvtepi32_epi16(LCX__M16_ALL, r));
     }
     lcx__f32_to_bf16_row_avx2(src + i, dst + i, n - i);
 }
 LCX__STATIC void lcx__bf16_to_f32_row_avx512(const lcx_bf16 *src, float *dst, int64_t n) {
     int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512i w = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(const void *)(src + i)));
-        _mm512_storeu_si512((void *)(dst + i), _mm512_slli_epi32(w, 16));
+    const int64_t nv = n & ~(int64_t)15;
+    for (; i < nv; i += 16) {
+        __m512i w = _mm512_maskz_cvtepu16_epi32(
+            LCX__M16_ALL, _mm256_loadu_si256((const __m256i *)(const void *)(src + i)));
+        _mm512_storeu_si512((void *)(dst + i), _mm512_maskz_slli_epi32(LCX__M16_ALL, w, 16));
     }
     lcx__bf16_to_f32_row_avx2(src + i, dst + i, n - i);
 }

@@ -12,7 +12,8 @@
 #   clang-avx2  clang with AVX2+FMA+F16C only (no AVX-512), where the CPU has them
 #   asan        gcc -O1 -fsanitize=address,undefined, LCX_TEST_QUICK=1
 # and the checks: C++17 include (g++ and clang++), two translation units with
-# LONGCTX_STATIC, the header included twice, the README snippet, the examples and
+# LONGCTX_STATIC, the header included twice, the README snippet, a user's translation
+# unit with the header's code inlined into it (tests/check_inline.c), the examples and
 # benchmarks built with -Werror and run in quick mode, the A/B tool (bench/ab).
 # Environment: OPENMP=0 drops every OpenMP configuration; CC is ignored (both
 # compilers are always used when present); JOBS sets build parallelism.
@@ -114,10 +115,29 @@ CHECKS="twice|gcc $WARN -O1 -Iinclude $OUT/checks/twice.c -o $OUT/checks/twice -
 static-gcc|gcc $WARN -O1 -Iinclude $OUT/checks/static_a.c $OUT/checks/static_b.c -o $OUT/checks/static_gcc -lm
 cpp-g++|g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=native -Iinclude $OUT/checks/cpp.cpp -o $OUT/checks/cpp_gxx
 readme-snippet|gcc $WARN -O1 -Iinclude $OUT/checks/readme_snippet.c -o $OUT/checks/readme_snippet -lm"
+# tests/check_inline.c: every entry point called once with constant sizes, so the header's
+# code is inlined into the user's functions (outside its diagnostic pragmas); compiled
+# with optimisation (the warnings need it), not linked. gcc and g++, with and without
+# LONGCTX_STATIC, -O2 and -O3: each pair of these once at -march=native (about 5 s of CPU
+# per gcc build), plus the AVX2-only path; clang and clang++ below.
+GXX="g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -x c++"
+INL="-Iinclude -c tests/check_inline.c -o /dev/null"
+CHECKS="$CHECKS
+inline-gcc-O2|gcc $WARN -O2 -march=native $INL
+inline-gcc-static-O3|gcc $WARN -O3 -march=native -DLONGCTX_STATIC $INL
+inline-g++-static-O2|$GXX -O2 -march=native -DLONGCTX_STATIC $INL
+inline-g++-O3|$GXX -O3 -march=native $INL"
+if cpu_has avx2 && cpu_has fma && cpu_has f16c; then
+    CHECKS="$CHECKS
+inline-gcc-avx2-O3|gcc $WARN -O3 -mavx2 -mfma -mf16c $INL
+inline-g++-avx2-static-O2|$GXX -O2 -mavx2 -mfma -mf16c -DLONGCTX_STATIC $INL"
+fi
 if have clang; then
     CHECKS="$CHECKS
 static-clang|clang $WARN -O1 -Iinclude $OUT/checks/static_a.c $OUT/checks/static_b.c -o $OUT/checks/static_clang -lm
-cpp-clang++|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=native -Iinclude $OUT/checks/cpp.cpp -o $OUT/checks/cpp_clangxx"
+cpp-clang++|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=native -Iinclude $OUT/checks/cpp.cpp -o $OUT/checks/cpp_clangxx
+inline-clang-static-O2|clang $WARN -O2 -march=native -DLONGCTX_STATIC $INL
+inline-clang++-O3|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -x c++ -O3 -march=native $INL"
 fi
 echo "$CHECKS" | while IFS='|' read -r name cmd; do
     echo "$cmd > $OUT/checks/$name.log 2>&1 || echo build-failed > $OUT/checks/$name.failed" >> "$OUT/jobs"
