@@ -1273,6 +1273,15 @@ LCX__STATIC void lcx__clex_deriv(const lcx_clex_params *cp, int d, double t, con
     }
 }
 
+/* Not inlined: its arrays then stay off the stack of callers' other paths (clang
+   inlined lcx__clex_freq into lcx_rope_set_seq_len, whose DYNAMIC_NTK path then called
+   lcx__rope_refreq below 6 KiB of unused CLEX arrays: 8.8 KiB in all). */
+#if defined(__GNUC__) || defined(__clang__)
+#  define LCX__ROPE_NOINLINE static __attribute__((noinline, unused))
+#else
+#  define LCX__ROPE_NOINLINE static
+#endif
+
 /* Frequencies at the integer scale t: x(1) = ln(DEFAULT f), RK4 (3/8 rule) over
    the grid 1, 1+dt, ..., whose last point is max_factor (torchdiffeq's fixed
    grid), stopping at the step that reaches t and interpolating linearly inside
@@ -1281,8 +1290,8 @@ LCX__STATIC void lcx__clex_deriv(const lcx_clex_params *cp, int d, double t, con
      k1 = F(y), k2 = F(y + h k1/3), k3 = F(y - h k1/3 + h k2),
      then k1 <- k1 + 3k2 + 3k3, k2 <- k1 - k2 + k3, k4 = F(y + h k2) into k3,
      y += h (k1 + k3) / 8. */
-LCX__STATIC void lcx__clex_freq(double *f, int d, double theta, const lcx_clex_params *cp,
-                                int t) {
+LCX__ROPE_NOINLINE void lcx__clex_freq(double *f, int d, double theta,
+                                       const lcx_clex_params *cp, int t) {
     const int n = d / 2;
     const double T = (double)cp->max_factor, dt = cp->time_dt, tt = (double)t;
     double k1[LCX__ROPE_NPAIR_MAX], k2[LCX__ROPE_NPAIR_MAX], k3[LCX__ROPE_NPAIR_MAX];
@@ -1408,11 +1417,6 @@ LCX__STATIC int lcx__rope_factors_ok(const float *e, int n) {
    are all finite and > 0 (returns 1), else nothing written (returns 0). Not inlined,
    so that its array is not on the stack under lcx__clex_freq's 6 KiB when
    lcx_rope_set_seq_len calls that. */
-#if defined(__GNUC__) || defined(__clang__)
-#  define LCX__ROPE_NOINLINE static __attribute__((noinline, unused))
-#else
-#  define LCX__ROPE_NOINLINE static
-#endif
 LCX__ROPE_NOINLINE int lcx__rope_refreq(lcx_rope *rope, int64_t seq_len) {
     const lcx_rope_config *c = &rope->cfg;
     const int n = c->rotary_dim / 2;
@@ -2107,7 +2111,8 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    scarce (lcx__attn_shape) */
 #define LCX__ATTN_PREFILL_ROWS 256
 #define LCX__ATTN_PREFILL_ROWS_MIN 64
-#define LCX__ATTN_SCR_GAP 16384  /* floats (64 KiB) between threads' scratches */
+#define LCX__ATTN_SCR_GAP 16384  /* floats (64 KiB) between threads' scratches; holds the
+                                    first's lcx__attn_ptrs (LCX__ATTN_PTRS_FLOATS) */
 #define LCX__ATTN_MAGIC 0x4C435856u
 #define LCX__ATTN_EXP_LO (-87.3f) /* exp below this is 0: no subnormals, no slow paths */
 
@@ -2140,11 +2145,31 @@ typedef struct lcx__attn {
     int decode, nt, splits, rmax;
     int64_t bq, n_qb;
     size_t sec_floats; /* scratch of one KV head's rows */
-    size_t scr_floats; /* per thread: decode, one section per KV head; prefill, one */
+    size_t scr_floats; /* per thread: decode, one section per KV head; prefill, one
+                          (then lcx__attn_ptrs, in the gap) */
     size_t scr_stride; /* floats from one thread's scratch to the next (see lcx__attn_shape) */
 } lcx__attn;
 
 LCX__INLINE size_t lcx__attn_r16(size_t x) { return (x + 15) & ~(size_t)15; }
+
+/* A thread's arrays for one tile: row pointers, key positions, ALiBi offsets. In the
+   workspace, just past the thread's scratch (in the gap before the next thread's,
+   lcx__attn_shape), rather than on the stack: there they took a call past the 8 KiB
+   the header promises (gcc 8.6-9.6 KiB, clang 9.8-10.5). Past the scratch, not in it:
+   a scratch 4 KiB longer measured 5-8% slower (f16 decode, n_kv 32768, 2 threads). */
+typedef struct lcx__attn_ptrs {
+    const void *rows[2][2][LCX__ATTN_TK]; /* [buffer][K, V][key]: this tile, the next */
+    const void *hk[LCX__ATTN_TK], *hv[LCX__ATTN_TK]; /* one KV head's rows (decode) */
+    const void *dense_k[LCX__ATTN_TK], *dense_v[LCX__ATTN_TK]; /* dense rows (prefill) */
+    int64_t kpos[LCX__ATTN_TK];
+} lcx__attn_ptrs;
+#define LCX__ATTN_PTRS_FLOATS ((sizeof(lcx__attn_ptrs) + 63) / 64 * 16)
+typedef char lcx__attn_ptrs_fit_the_gap[LCX__ATTN_PTRS_FLOATS <= LCX__ATTN_SCR_GAP ? 1 : -1];
+
+/* The arrays of the thread whose scratch starts at scr. */
+LCX__INLINE lcx__attn_ptrs *lcx__attn_ptrs_at(const lcx__attn *a, float *scr) {
+    return (lcx__attn_ptrs *)(void *)(scr + a->scr_floats);
+}
 LCX__INLINE int lcx__attn_esize(int type) { return type == LCX_F32 ? 4 : 2; }
 
 /* Position of query i. */
@@ -3702,31 +3727,35 @@ LCX__STATIC void lcx__attn_prefetch_rows(const lcx__attn *a, const void *const *
    One tile step: logits S = Q K^T for the item's rows, the online softmax update,
    then O = alpha O + P V. pf: the next tile's rows to prefetch beside it (decode,
    AVX2; NULL: none). The AVX-512 decode runs every head of a tile at once
-   (lcx__attn_step_heads); here AVX-512 is the prefill kernel. */
-LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_scr *sc, int R,
-                                const lcx__attn_tile *t, const void *const *krow,
-                                const void *const *vrow, const int64_t *kpos,
-                                const lcx__attn_pf *pf) {
+   (lcx__attn_step_heads); here AVX-512 is the prefill kernel. pa: the thread's arrays
+   (dense rows). Not inlined, so that its frame and the AVX-512 decode's are never on
+   the stack together (clang inlined it into lcx__attn_item: 8.3 KiB in all). */
+LCX__ATTN_NOINLINE void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_scr *sc,
+                                       int R, const lcx__attn_tile *t,
+                                       const void *const *krow, const void *const *vrow,
+                                       const int64_t *kpos, const lcx__attn_pf *pf,
+                                       lcx__attn_ptrs *pa) {
     switch (simd) {
 #if defined(LCX__HAVE_AVX512)
     case LCX__SIMD_AVX512: { /* the tile is reused by every row: make it dense */
-        const void *vb[LCX__ATTN_TK];
         lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
         lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
-        lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc, vb);
-        lcx__attn_pv_avx512(a, sc, R, t->n, vb, LCX_F32, NULL, 0, 0);
+        lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc,
+                        pa->dense_v);
+        lcx__attn_pv_avx512(a, sc, R, t->n, pa->dense_v, LCX_F32, NULL, 0, 0);
         return;
     }
 #endif
 #if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
         if (!pf) { /* prefill: the tile is reused by every row: make it dense */
-            const void *kb[LCX__ATTN_TK], *vb[LCX__ATTN_TK];
-            lcx__attn_dense(simd, krow, t->n, a->kt, a->d, lcx__attn_r16((size_t)a->d), sc->kt, kb);
-            lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc, vb);
-            lcx__attn_sd8_body(a, sc, R, t->n, kb, NULL, LCX_F32);
+            lcx__attn_dense(simd, krow, t->n, a->kt, a->d, lcx__attn_r16((size_t)a->d), sc->kt,
+                            pa->dense_k);
+            lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc,
+                            pa->dense_v);
+            lcx__attn_sd8_body(a, sc, R, t->n, pa->dense_k, NULL, LCX_F32);
             lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
-            lcx__attn_pv_avx2(a, sc, R, t->n, vb, LCX_F32, NULL);
+            lcx__attn_pv_avx2(a, sc, R, t->n, pa->dense_v, LCX_F32, NULL);
             return;
         }
         lcx__attn_scores_direct_avx2(a, sc, R, t->n, krow, pf);
@@ -3736,6 +3765,7 @@ LCX__STATIC void lcx__attn_step(const lcx__attn *a, int simd, const lcx__attn_sc
 #endif
     default:
         (void)pf;
+        (void)pa;
         lcx__attn_scores_ref(a, sc, R, t->n, krow);
         lcx__attn_online_ref(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_pv_ref(a, sc, R, t->n, vrow, a->vt);
@@ -3749,8 +3779,8 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
                                       int kvh1, int R, const lcx__attn_tile *t,
                                       const void *const *krow, const void *const *vrow,
                                       const int64_t *kpos, const void *const *nkrow,
-                                      const void *const *nvrow, int nn) {
-    const void *kh[LCX__ATTN_TK], *vh[LCX__ATTN_TK];
+                                      const void *const *nvrow, int nn, lcx__attn_ptrs *pa) {
+    const void **kh = pa->hk, **vh = pa->hv;
     size_t koff = (size_t)a->khs * (size_t)lcx__attn_esize(a->kt);
     size_t voff = (size_t)a->vhs * (size_t)lcx__attn_esize(a->vt);
     lcx__attn_scr sc;
@@ -3772,7 +3802,7 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
             kh[j] = (const char *)krow[j] + (size_t)h * koff;
             vh[j] = (const char *)vrow[j] + (size_t)h * voff;
         }
-        lcx__attn_step(a, simd, &sc, R, t, kh, vh, kpos, &pf);
+        lcx__attn_step(a, simd, &sc, R, t, kh, vh, kpos, &pf, pa);
     }
 }
 
@@ -3890,10 +3920,11 @@ LCX__STATIC void lcx__attn_finish_row(const lcx__attn *a, int h, int64_t tq, con
 LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kvh0, int kvh1,
                                 int64_t qa, int64_t qb, int64_t ka, int64_t kb, float *part) {
     lcx__attn_scr sc;
+    lcx__attn_ptrs *pa = lcx__attn_ptrs_at(a, scr);
     /* [buffer][K, V][key]: rows of head kvh0 of this tile and of the next one (for the
        prefetch); each tile's rows are found once, as the next tile, then swapped in */
-    const void *rows[2][2][LCX__ATTN_TK];
-    int64_t kpos[LCX__ATTN_TK], qmin = 0, qmax = 0, cursor = ka;
+    const void *(*rows)[2][LCX__ATTN_TK] = pa->rows;
+    int64_t *kpos = pa->kpos, qmin = 0, qmax = 0, cursor = ka;
     lcx__attn_tile t, tn;
     size_t dvp = lcx__attn_r16((size_t)a->dv);
     int R = 0, r, j, have, have_next, kvh, cb = 0;
@@ -3913,12 +3944,12 @@ LCX__STATIC void lcx__attn_item(const lcx__attn *a, int simd, float *scr, int kv
             /* every KV head of this tile before the next tile: a [token][head][dim]
                cache is then read whole, in address order */
             lcx__attn_step_heads(a, simd, scr, kvh0, kvh1, R, &t, kx, vx, kpos, nkx, nvx,
-                                 have_next ? tn.n : 0);
+                                 have_next ? tn.n : 0, pa);
         } else {
             lcx__attn_scr_layout(a, scr, &sc);
             /* fetch the next tile into L2 while this one computes */
             if (have_next) lcx__attn_prefetch_rows(a, nkx, nvx, tn.n);
-            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, NULL);
+            lcx__attn_step(a, simd, &sc, R, &t, kx, vx, kpos, NULL, pa);
         }
         t = tn;
         have = have_next;
@@ -4037,8 +4068,9 @@ LCX__STATIC void lcx__attn_kp_row(int simd, const float *s, float ls, int n, flo
 LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int kvh,
                                    int64_t ka, int64_t kb) {
     lcx__attn_scr sc;
-    const void *krow[LCX__ATTN_TK], *vrow[LCX__ATTN_TK];
-    int64_t kpos[LCX__ATTN_TK], qmin, qmax, cursor, qa;
+    lcx__attn_ptrs *pa = lcx__attn_ptrs_at(a, scr);
+    const void **krow = pa->rows[0][0], **vrow = pa->rows[0][1];
+    int64_t *kpos = pa->kpos, qmin, qmax, cursor, qa;
     float *col;
     lcx__attn_tile t;
     int R, r, j;
@@ -4102,7 +4134,8 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
          alternating with a 4 KiB gap (2 threads): f16 n_kv 4096 (from L3) 8-10%
          faster (15 of 16 and 19 of 20 rounds), n_kv 32768 and 131072 0-2%, f32
          n_kv 32768 1-3%.
-       The cost: 60 KiB more workspace per extra thread. */
+       The cost: 60 KiB more workspace per extra thread. The start of each gap holds
+       the thread's lcx__attn_ptrs (5 KiB; the last thread's follow its scratch). */
     a->scr_stride = a->scr_floats + LCX__ATTN_SCR_GAP;
 }
 
@@ -4163,13 +4196,15 @@ LCX__INLINE int lcx__attn_r16_add(size_t *x, size_t extra) {
 
 /* Bytes, and the layout the call uses, from the 64-byte aligned start: key_probs' lse
    rows, kq (lcx__attn_kscan), the decode partials, then nt scratches scr_stride
-   floats apart; plus 64 for alignment. off: NULL, or where kq, the partials and the
-   scratches start. 0 on overflow (every sum and product checked). */
+   floats apart, each followed by its lcx__attn_ptrs; plus 64 for alignment. off:
+   NULL, or where kq, the partials and the scratches start. 0 on overflow (every sum
+   and product checked). */
 LCX__STATIC int lcx__attn_bytes(const lcx__attn *a, int nt, int splits, size_t *total,
                                 size_t off[3]) {
     size_t scr, part = 0, kp = 0, kq = 0, t;
     if (!lcx__mul_size(a->scr_stride, (size_t)(nt - 1), &scr) ||
-        !lcx__add_size(scr, a->scr_floats, &scr) || !lcx__mul_size(scr, 4, &scr))
+        !lcx__add_size(scr, a->scr_floats + LCX__ATTN_PTRS_FLOATS, &scr) ||
+        !lcx__mul_size(scr, 4, &scr))
         return 0;
     if (splits > 1 &&
         (!lcx__mul_size((size_t)a->n_q, (size_t)a->nh, &part) ||

@@ -13,7 +13,8 @@
 #   asan        gcc -O1 -fsanitize=address,undefined, LCX_TEST_QUICK=1
 # and the checks: C++17 include (g++ and clang++), two translation units with
 # LONGCTX_STATIC, the header included twice, the README snippet, a user's translation
-# unit with the header's code inlined into it (tests/check_inline.c), the examples and
+# unit with the header's code inlined into it (tests/check_inline.c), the stack each
+# call uses (tests/check_stack.c, gcc and clang, OpenMP on and off), the examples and
 # benchmarks built with -Werror and run in quick mode, the A/B tool (bench/ab).
 # Environment: OPENMP=0 drops every OpenMP configuration; CC is ignored (both
 # compilers are always used when present); JOBS sets build parallelism.
@@ -139,6 +140,20 @@ cpp-clang++|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=nativ
 inline-clang-static-O2|clang $WARN -O2 -march=native -DLONGCTX_STATIC $INL
 inline-clang++-O3|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -x c++ -O3 -march=native $INL"
 fi
+# tests/check_stack.c: the stack each public call uses (the header promises < 8 KiB),
+# built like a user's program (-O2 -march=native) with gcc and clang, OpenMP on and off;
+# run below
+STK="-Iinclude tests/check_stack.c -lm"
+CHECKS="$CHECKS
+stack-gcc|gcc $WARN -O2 -march=native -pthread $STK -o $OUT/checks/stack_gcc"
+[ -n "$GCC_OMP" ] && CHECKS="$CHECKS
+stack-gcc-omp|gcc $WARN -O2 -march=native -fopenmp -pthread $STK -o $OUT/checks/stack_gcc_omp"
+if have clang; then
+    CHECKS="$CHECKS
+stack-clang|clang $WARN -O2 -march=native -pthread $STK -o $OUT/checks/stack_clang"
+    [ -n "$CLANG_OMP" ] && CHECKS="$CHECKS
+stack-clang-omp|clang $WARN -O2 -march=native -fopenmp -pthread $STK -o $OUT/checks/stack_clang_omp"
+fi
 echo "$CHECKS" | while IFS='|' read -r name cmd; do
     echo "$cmd > $OUT/checks/$name.log 2>&1 || echo build-failed > $OUT/checks/$name.failed" >> "$OUT/jobs"
 done
@@ -160,6 +175,14 @@ done < "$OUT/checks/list"
 for bin in twice static_gcc cpp_gxx readme_snippet static_clang cpp_clangxx; do
     [ -x "$OUT/checks/$bin" ] || continue
     if "$OUT/checks/$bin" > /dev/null; then pass; else fail "check $bin: ran and failed"; fi
+done
+for bin in stack_gcc stack_gcc_omp stack_clang stack_clang_omp; do
+    [ -x "$OUT/checks/$bin" ] || continue
+    if "$OUT/checks/$bin" > "$OUT/checks/$bin.out" 2>&1; then
+        pass
+    else
+        grep -v '^ok ' "$OUT/checks/$bin.out"; fail "check $bin: a call over 8 KiB of stack"
+    fi
 done
 
 run_cfg() { # name env
