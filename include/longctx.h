@@ -535,7 +535,8 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * wants at the resolved thread count. It is bounded and does not grow with n_kv: per
  * thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
  * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
- * head), with 64 KiB between threads' scratches (cores writing near each other slow
+ * head) and a tile's row pointers and key positions (4.6 KiB: kept off the stack),
+ * with 64 KiB between threads' scratches (cores writing near each other slow
  * each other down), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats
  * of decode partials (n_splits <= 64), plus, with key_probs, n_q x n_heads floats for
  * the rows' lse (the caller's lse serves instead when given and there is no ALiBi),
@@ -673,8 +674,12 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
    contiguous. Rows of q, out, K and V must not overlap each other's rows: a stride
    shorter than a row is LCX_ERR_INVALID_ARG (the check is: the smaller of the two
    strides >= the row, the larger >= the whole span of the smaller). Elements of out
-   between rows are never written. work: work_bytes bytes, any alignment (NULL
-   allowed when work_bytes is 0). Errors (nothing is written): LCX_ERR_INVALID_ARG
+   between rows are never written. out, lse, desc->key_probs and work must not overlap
+   each other, q, q_pos or the view's memory (not checked; queries are read again
+   after outputs are written, e.g. by key_probs' pass). NaN or Inf in q, K or V gives
+   unspecified values in the rows that see them (the vector paths may drop a NaN key
+   the scalar path propagates), never a read or write out of bounds. work: work_bytes
+   bytes, any alignment (NULL allowed when work_bytes is 0). Errors (nothing is written): LCX_ERR_INVALID_ARG
    (NULL desc/view/q/out, bad dimensions or strides, NaN/Inf scale or softcap, a
    negative softcap, NaN/Inf slopes or NaN/+INFINITY sinks, a NULL page among those
    needed, page_tokens <= 0, n_q > INT64_MAX/8/n_heads or n_kv > INT64_MAX/8/n_kv_heads:
@@ -2152,7 +2157,7 @@ typedef struct lcx__attn {
 
 LCX__INLINE size_t lcx__attn_r16(size_t x) { return (x + 15) & ~(size_t)15; }
 
-/* A thread's arrays for one tile: row pointers, key positions, ALiBi offsets. In the
+/* A thread's arrays for one tile: row pointers and key positions. In the
    workspace, just past the thread's scratch (in the gap before the next thread's,
    lcx__attn_shape), rather than on the stack: there they took a call past the 8 KiB
    the header promises (gcc 8.6-9.6 KiB, clang 9.8-10.5). Past the scratch, not in it:
@@ -4135,7 +4140,7 @@ LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
          faster (15 of 16 and 19 of 20 rounds), n_kv 32768 and 131072 0-2%, f32
          n_kv 32768 1-3%.
        The cost: 60 KiB more workspace per extra thread. The start of each gap holds
-       the thread's lcx__attn_ptrs (5 KiB; the last thread's follow its scratch). */
+       the thread's lcx__attn_ptrs (4.6 KiB; the last thread's follow its scratch). */
     a->scr_stride = a->scr_floats + LCX__ATTN_SCR_GAP;
 }
 
