@@ -2724,6 +2724,20 @@ LCX__STATIC void lcx__attn_krel(const int64_t *kpos, int n, int64_t kref, float 
     for (j = 0; j < n; j++) kx[j] = lcx__attn_pdiff(kpos[j], kref);
     for (; j < LCX__ATTN_TK; j++) kx[j] = 0.0f;
 }
+/* One row's ALiBi offsets for the vector kernels: kp[j] - kref = result[j] + *k0. The
+   tile's kf with k0 = kp[0] - kref when kfast (lcx__attn_kf) and that is exact, else kx
+   filled by lcx__attn_krel with k0 = 0. */
+LCX__FORCE_INLINE const float *lcx__attn_krow(const int64_t *kpos, int n, int64_t kref,
+                                              int kfast, const float *kf, float *kx,
+                                              float *k0) {
+    if (kfast && lcx__attn_pnear(kpos[0], kref)) {
+        *k0 = (float)(kpos[0] - kref);
+        return kf;
+    }
+    lcx__attn_krel(kpos, n, kref, kx);
+    *k0 = 0.0f;
+    return kx;
+}
 
 
 #ifdef LCX__HAVE_AVX512
@@ -3135,15 +3149,8 @@ LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr
         float *s = sc->s + (size_t)r * LCX__ATTN_TK;
         __m512 x[4], mx = ninf, sum = _mm512_setzero_ps();
         float m_old = sc->m[r], m_new, al, k0 = 0.0f;
-        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 (lcx__attn_kf) */
-        if (a->alibi) {
-            if (kfast && lcx__attn_pnear(kpos[0], sc->kref[r])) {
-                k0 = (float)(kpos[0] - sc->kref[r]);
-            } else {
-                lcx__attn_krel(kpos, n, sc->kref[r], kx);
-                kr = kx;
-            }
-        }
+        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 */
+        if (a->alibi) kr = lcx__attn_krow(kpos, n, sc->kref[r], kfast, kf, kx, &k0);
         for (v = 0; v < nv; v++) {
             __mmask16 vis = valid[v];
             x[v] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * v), vscale);
@@ -3527,16 +3534,9 @@ LCX__STATIC void lcx__attn_online_avx2(const lcx__attn *a, const lcx__attn_scr *
     for (r = 0; r < R; r++) {
         float *s = sc->s + (size_t)r * LCX__ATTN_TK, m_old = sc->m[r], m_new, al, mbuf[8];
         float k0 = 0.0f;
-        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 (lcx__attn_kf) */
+        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 */
         __m256 x[LCX__ATTN_TK / 8], mx = ninf, sum = _mm256_setzero_ps();
-        if (a->alibi) {
-            if (kfast && lcx__attn_pnear(kpos[0], sc->kref[r])) {
-                k0 = (float)(kpos[0] - sc->kref[r]);
-            } else {
-                lcx__attn_krel(kpos, n, sc->kref[r], kx);
-                kr = kx;
-            }
-        }
+        if (a->alibi) kr = lcx__attn_krow(kpos, n, sc->kref[r], kfast, kf, kx, &k0);
         for (v = 0; v < nv; v++) {
             __m256 ok = valid[v];
             x[v] = _mm256_mul_ps(_mm256_loadu_ps(s + 8 * v), vscale);
