@@ -523,10 +523,11 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * back; otherwise V one head ahead and the next tile's K), so the cache streams
  * from memory beside the arithmetic. The key ranges (splits: at least 128 keys and
  * enough work to pay for a thread, and 2048 keys while each thread still gets one)
- * run on different threads (flash-decoding) and are merged exactly with their LSEs. A long cache in 2 MiB pages (e.g.
- * madvise(MADV_HUGEPAGE) on Linux, outside this library) decoded about 15% faster at
- * n_kv 32768 on a 2-core Zen 4 (fewer TLB misses), but no faster on a 2-core Zen 5
- * VM, where most comparisons measured it 5-22% slower: measure on your machine.
+ * run on different threads (flash-decoding) and are merged exactly with their LSEs.
+ * A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux, outside this
+ * library) decoded about 15% faster at n_kv 32768 on a 2-core Zen 4 (fewer TLB
+ * misses), but no faster on a 2-core Zen 5 VM, where most comparisons measured it
+ * 5-22% slower: measure on your machine.
  * Accumulation is float. exp() never sees an argument that would make a subnormal
  * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
  * -1e4) cost nothing extra.
@@ -679,12 +680,13 @@ LCXDEF lcx_status lcx_attention_workspace_size(const lcx_attn_desc *desc, int64_
    after outputs are written, e.g. by key_probs' pass). NaN or Inf in q, K or V gives
    unspecified values in the rows that see them (the vector paths may drop a NaN key
    the scalar path propagates), never a read or write out of bounds. work: work_bytes
-   bytes, any alignment (NULL allowed when work_bytes is 0). Errors (nothing is written): LCX_ERR_INVALID_ARG
-   (NULL desc/view/q/out, bad dimensions or strides, NaN/Inf scale or softcap, a
-   negative softcap, NaN/Inf slopes or NaN/+INFINITY sinks, a NULL page among those
-   needed, page_tokens <= 0, n_q > INT64_MAX/8/n_heads or n_kv > INT64_MAX/8/n_kv_heads:
-   rows whose byte counts overflow, q_pos NULL with n_q > n_kv and kp[0] - (n_q - n_kv)
-   below INT64_MIN), LCX_ERR_UNSUPPORTED (desc->pattern), LCX_ERR_WORKSPACE.
+   bytes, any alignment (NULL allowed when work_bytes is 0). Errors (nothing is
+   written): LCX_ERR_INVALID_ARG (NULL desc/view/q/out, bad dimensions or strides,
+   NaN/Inf scale or softcap, a negative softcap, NaN/Inf slopes or NaN/+INFINITY
+   sinks, a NULL page among those needed, page_tokens <= 0, n_q > INT64_MAX/8/n_heads
+   or n_kv > INT64_MAX/8/n_kv_heads: rows whose byte counts overflow, q_pos NULL with
+   n_q > n_kv and kp[0] - (n_q - n_kv) below INT64_MIN), LCX_ERR_UNSUPPORTED
+   (desc->pattern), LCX_ERR_WORKSPACE.
    n_q == 0 does nothing; n_kv == 0 gives out = 0 and lse = -INFINITY (or the sinks). */
 LCXDEF lcx_status lcx_attention(const lcx_attn_desc *desc, const float *q, int64_t n_q,
                                 int64_t q_stride, const int64_t *q_pos,
