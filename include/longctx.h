@@ -763,6 +763,10 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
 #if defined(LCX__HAVE_AVX2) || defined(LCX__HAVE_AVX512)
 #  include <immintrin.h>
 #endif
+#if defined(LCX__HAVE_AVX512) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#  include <cpuid.h>
+#  define LCX__HAVE_CPUID 1
+#endif
 #if defined(LCX__HAVE_NEON)
 #  include <arm_neon.h>
 #endif
@@ -842,6 +846,28 @@ LCX__INLINE int lcx__simd_compiled(int simd) {
 #endif
     default: return 0;
     }
+}
+
+/* A core's L1 data cache in KiB, from CPUID: AMD's leaf 0x80000005 (every x86-64 CPU
+   has the extended leaves to 0x80000008; Intel's reads 0 there), else the cache leaves
+   of leaf 4. 0 where unknown (not x86-64 with AVX-512, or a compiler without
+   <cpuid.h>). Not cheap in a virtual machine: each CPUID exits to the hypervisor
+   (3.7 us in a KVM guest on the 2-core Zen 4), so it is asked only ahead of long work. */
+LCX__STATIC int lcx__cpu_l1d_kib(void) {
+#ifdef LCX__HAVE_CPUID
+    unsigned a, b, c, d, i;
+    __cpuid(0x80000005u, a, b, c, d);
+    if ((c >> 24) != 0) return (int)(c >> 24);
+    if (__get_cpuid_max(0, NULL) < 4) return 0;
+    for (i = 0; i < 16; i++) { /* caches of leaf 4: type 1 data, 3 unified; level 1 */
+        __cpuid_count(4, i, a, b, c, d);
+        if ((a & 31) == 0) break;
+        if (((a >> 5) & 7) == 1 && ((a & 31) == 1 || (a & 31) == 3))
+            return (int)(((size_t)((b >> 22) + 1) * (((b >> 12) & 1023) + 1) *
+                          ((b & 4095) + 1) * ((size_t)c + 1)) >> 10);
+    }
+#endif
+    return 0;
 }
 
 LCX__INLINE const char *lcx__simd_level_name(int simd) {
@@ -2105,14 +2131,25 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
 #define LCX__ATTN_KICK 16384
 /* f32 K (a token row of 8 heads x 128 is a whole 4 KiB page): K prefetched as in a small
    tile whatever the tile's size (in address order, a share per step), one block of 4 keys
-   ahead and into L1 (hint T0), with kicks 32 KiB on that continue into the next tile. On
-   the Zen 5 VM (calls alternating, 32/8 heads, 2 threads): d 128 n_kv 32768 +9% (8 of 8),
-   131072 +9% (6 of 6), 256-token pages +7% (8 of 8), 1 thread +6% (8 of 8), d 64 +4% (6 of
-   8), 16-token pages equal. Hint T1 in its place -9%; 8 keys ahead or kicks within the
+   ahead, with kicks 32 KiB on that continue into the next tile. On the Zen 5 VM (calls
+   alternating, 32/8 heads, 2 threads), with hint T0 (into L1): d 128 n_kv 32768 +9% (8 of
+   8), 131072 +9% (6 of 6), 256-token pages +7% (8 of 8), 1 thread +6% (8 of 8), d 64 +4% (6
+   of 8), 16-token pages equal. Hint T1 in its place -9%; 8 keys ahead or kicks within the
    tile only, 4-5% less; the logits alone, 8 keys ahead, +12%. P V was not helped the same
-   way (bench/NOTES.md). */
+   way (bench/NOTES.md).
+   Hint T0 needs room in L1 beside the 16 KiB of query rows and the block being read: the
+   Zen 5 has 48 KiB of L1 data cache per core, the Zen 4 32 KiB, and there T0 made this
+   scheme slower than the one before it (2 threads, n_kv 32768: 0.83; 1 thread 0.69; 4 KV
+   heads 0.73; 2 KV heads, 4 KiB blocks, 0.92), where T1 made it faster (against T0: n_kv
+   1024 +5%, 4096 +23%, 32768 +27%, 131072 +33%, d 64 +32%, 256-token pages +38%;
+   against the scheme before, +2-10%). So T0 where the L1 data cache holds at least
+   LCX__ATTN_L1_T0_KIB (CPUID, lcx__cpu_l1d_kib), else T1; asked only when the call's K
+   holds LCX__ATTN_L1_ASK_BYTES or more (CPUID costs about 4 us in a virtual machine;
+   below that, T1). */
 #define LCX__ATTN_KAHEAD_F32 4
 #define LCX__ATTN_KICK_F32 32768
+#define LCX__ATTN_L1_T0_KIB 48
+#define LCX__ATTN_L1_ASK_BYTES ((double)(16 << 20))
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 /* rows (query tokens x group heads) per prefill item, and the fewest when items are
    scarce (lcx__attn_shape) */
@@ -2148,6 +2185,8 @@ typedef struct lcx__attn {
                            largest visible key position (workspace; else NULL) */
     int pwide;          /* ALiBi: some key or query position lies outside [-2^62, 2^62), so
                            an int64 difference of two may overflow (lcx__attn_pdiff) */
+    int kpf_l1;         /* AVX-512 decode, f32 K: prefetch into L1, not L2
+                           (LCX__ATTN_KAHEAD_F32) */
     /* plan */
     int decode, nt, splits, rmax;
     int64_t bq, n_qb;
@@ -2924,6 +2963,7 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
     const int kah = kt == LCX_F32 ? LCX__ATTN_KAHEAD_F32 : LCX__ATTN_KAHEAD;
     const size_t kick = kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK;
     const char *kick_next = kt == LCX_F32 ? kspan : NULL;
+    const int kl1 = kt == LCX_F32 && a->kpf_l1, kl2 = kt == LCX_F32 && !a->kpf_l1;
     lcx__attn_scr s0;
     size_t qoff, soff;
     int j0, jj, h, r0;
@@ -2958,8 +2998,10 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             if (jb + 4 <= nb && ps) {
                 const char *p0 = ps + ((size_t)jb * (size_t)nk + 4 * (size_t)h) * koff;
                 size_t off;
-                if (kt == LCX_F32) /* into L1: see LCX__ATTN_KAHEAD_F32 */
+                if (kl1) /* see LCX__ATTN_KAHEAD_F32 */
                     for (off = 0; off < 4 * koff; off += 64) _mm_prefetch(p0 + off, _MM_HINT_T0);
+                else if (kl2)
+                    for (off = 0; off < 4 * koff; off += 64) _mm_prefetch(p0 + off, _MM_HINT_T1);
                 else
                     for (off = 0; off < 4 * koff; off += 256) LCX__ATTN_PF4(p0 + off);
             } else if (jb + 4 <= nb && kbytes % 256 == 0) {
@@ -3323,10 +3365,11 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
      steps), LCX__ATTN_KAHEAD keys ahead, in this tile then the next; when those rows
      form one span (lcx__attn_span), in address order, a share per step (f16, 8 KV
      heads, d 128: 4-12% faster than row by row, one thread). f32 K with rows of
-     whole 256-byte steps likewise in any tile, one block ahead, into L1
-     (LCX__ATTN_KAHEAD_F32). Other K: one tile ahead, row by row (for larger tiles
-     both measured slower: f16 with 16 KV heads or f32 with 8 by 10-18%, as lines wait
-     longer in L2 and two tiles no longer fit; f32 before its own distance and hint).
+     whole 256-byte steps likewise in any tile, one block ahead, into L1 where the
+     L1 is large enough, else L2 (LCX__ATTN_KAHEAD_F32). Other K: one tile ahead, row
+     by row (for larger tiles both measured slower: f16 with 16 KV heads or f32 with 8
+     by 10-18%, as lines wait longer in L2 and two tiles no longer fit; f32 before its
+     own distance and hint).
    - V (lcx__attn_pf_vnext) two heads ahead with a small tile, else one. Against one
      head and K 16 keys ahead, on the 2-core Zen 5, calls alternating in one process
      (n_kv 32768-131072 from memory): f16, 8 KV heads, d 128: 2-12% faster with 2
@@ -4375,6 +4418,9 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     }
     a.splits = s;
     a.nt = nt;
+    if (simd == LCX__SIMD_AVX512 && a.decode && a.kt == LCX_F32 &&
+        (double)a.n_kv * a.nkv * a.d * 4.0 >= LCX__ATTN_L1_ASK_BYTES) /* see LCX__ATTN_KAHEAD_F32 */
+        a.kpf_l1 = lcx__cpu_l1d_kib() >= LCX__ATTN_L1_T0_KIB;
     if (!lcx__attn_bytes(&a, nt, s, &need, off)) return LCX_ERR_WORKSPACE; /* it fits */
     if (lcx__attn_wants_kp_lse(&a)) a.kp_lse = (float *)(void *)base;
     else if (a.key_probs) a.kp_lse = a.lse;

@@ -252,6 +252,34 @@ static void test_half_rows_every_pattern_match_scalar(void) {
     CHECK(lcx__f32_bits(got[0]) == 0xABABABABu && lcx__f32_bits(got[4]) == 0xABABABABu);
 }
 
+/* The L1 data cache size from CPUID (it picks a prefetch hint in the f32 decode) against
+   what Linux reports in sysfs, where both are there; elsewhere 0 or a plausible size. */
+static void test_cpu_l1d_size(void) {
+    int kib = lcx__cpu_l1d_kib(), i, sys = 0;
+    for (i = 0; i < 8 && !sys; i++) {
+        char path[96], level[16] = "", type[32] = "", size[32] = "";
+        FILE *f;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
+        if (!(f = fopen(path, "r"))) break;
+        if (!fgets(level, sizeof level, f)) level[0] = 0;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
+        if ((f = fopen(path, "r"))) { if (!fgets(type, sizeof type, f)) type[0] = 0; fclose(f); }
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
+        if ((f = fopen(path, "r"))) { if (!fgets(size, sizeof size, f)) size[0] = 0; fclose(f); }
+        if (atoi(level) == 1 && (!strncmp(type, "Data", 4) || !strncmp(type, "Unified", 7)) &&
+            strchr(size, 'K'))
+            sys = atoi(size);
+    }
+    CHECKF(kib == 0 || (kib >= 8 && kib <= 1024), "L1D %d KiB", kib);
+#ifdef LCX__HAVE_CPUID
+    CHECKF(kib > 0, "CPUID gave no L1 data cache size");
+    if (sys > 0) CHECKF(kib == sys, "CPUID %d KiB, sysfs %d KiB", kib, sys);
+#else
+    CHECK(kib == 0);
+#endif
+}
+
 int main(void) {
     printf("test_base: simd %s\n", lcx_simd_name());
     RUN(test_status_strings_are_distinct_and_total);
@@ -261,5 +289,6 @@ int main(void) {
     RUN(test_bf16_rounds_to_nearest_even);
     RUN(test_rows_match_scalar_on_every_simd_path);
     RUN(test_half_rows_every_pattern_match_scalar);
+    RUN(test_cpu_l1d_size);
     return lcx_test_summary();
 }
