@@ -2138,14 +2138,14 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    tile only, 4-5% less; the logits alone, 8 keys ahead, +12%. P V was not helped the same
    way (bench/NOTES.md).
    Hint T0 needs room in L1 beside the 16 KiB of query rows and the block being read: the
-   Zen 5 has 48 KiB of L1 data cache per core, the Zen 4 32 KiB, and there T0 made this
-   scheme slower than the one before it (2 threads, n_kv 32768: 0.83; 1 thread 0.69; 4 KV
-   heads 0.73; 2 KV heads, 4 KiB blocks, 0.92), where T1 made it faster (against T0: n_kv
-   1024 +5%, 4096 +23%, 32768 +27%, 131072 +33%, d 64 +32%, 256-token pages +38%;
-   against the scheme before, +2-10%). So T0 where the L1 data cache holds at least
-   LCX__ATTN_L1_T0_KIB (CPUID, lcx__cpu_l1d_kib), else T1; asked only when the call's K
-   holds LCX__ATTN_L1_ASK_BYTES or more (CPUID costs about 4 us in a virtual machine;
-   below that, T1). */
+   Zen 5 has 48 KiB of L1 data cache per core, the Zen 4 32 KiB, and there T0 made the f32
+   decode slower than the header before this scheme (n_kv 32768, 2 threads 0.83, 1 thread
+   0.69-0.72). T1 in its place, against T0 on the Zen 4: n_kv 1024 +5%, 4096 +23%, 32768
+   +27% (1 thread +42%), 131072 +33%, d 64 +32%, 256-token pages +38%; 1 thread with 4 KV
+   heads (8 KiB blocks) +37%, with 2 (4 KiB) +8%; 1-10% faster than the header before this
+   scheme. So T0 where the L1 data cache holds at least LCX__ATTN_L1_T0_KIB (CPUID,
+   lcx__cpu_l1d_kib), else T1; asked only when the call's K holds LCX__ATTN_L1_ASK_BYTES
+   or more (CPUID costs about 4 us in a virtual machine; below that, T1). */
 #define LCX__ATTN_KAHEAD_F32 4
 #define LCX__ATTN_KICK_F32 32768
 #define LCX__ATTN_L1_T0_KIB 48
