@@ -2113,6 +2113,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
 
 #define LCX__ATTN_TK 64          /* keys per tile */
 #define LCX__ATTN_KAHEAD 8       /* decode, small tiles: K prefetched this many keys ahead */
+#define LCX__ATTN_KAHEAD_ROWS 16 /* ... when the tile's K rows are not one span (small pages) */
 /* Decode, small tiles whose K rows form one span (a [token][head][dim] cache): at each
    block of 4 keys of the logits, one line of K prefetched this many bytes on, and one a
    4 KiB page further, within the tile (the "page kick"). The hardware's streaming
@@ -2960,7 +2961,9 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
     const size_t es = (size_t)(kt == LCX_F32 ? 4 : 2), koff = (size_t)a->khs * es;
     const size_t kbytes = (size_t)d * es, sec = a->sec_floats;
     /* f32 K: its own distance, hint and kick (LCX__ATTN_KAHEAD_F32) */
-    const int kah = kt == LCX_F32 ? LCX__ATTN_KAHEAD_F32 : LCX__ATTN_KAHEAD;
+    const int kah = kt == LCX_F32 ? LCX__ATTN_KAHEAD_F32
+                    : kcur            ? LCX__ATTN_KAHEAD
+                                      : LCX__ATTN_KAHEAD_ROWS;
     const size_t kick = kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK;
     const char *kick_next = kt == LCX_F32 ? kspan : NULL;
     const int kl1 = kt == LCX_F32 && a->kpf_l1, kl2 = kt == LCX_F32 && !a->kpf_l1;
@@ -3362,9 +3365,10 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
    the first): the logits of every head, then per head the online softmax and P V.
    Rows are prefetched into L2 a few lines per step, shortly before their use:
    - K of a small tile (K and V of 64 keys in at most 256 KiB, K rows of whole 256-byte
-     steps), LCX__ATTN_KAHEAD keys ahead, in this tile then the next; when those rows
-     form one span (lcx__attn_span), in address order, a share per step (f16, 8 KV
-     heads, d 128: 4-12% faster than row by row, one thread). f32 K with rows of
+     steps), in this tile then the next: when the tile's rows form one span
+     (lcx__attn_span), LCX__ATTN_KAHEAD keys ahead in address order, a share per step
+     (f16, 8 KV heads, d 128: 4-12% faster than row by row, one thread); else (pages of
+     fewer than 64 tokens) LCX__ATTN_KAHEAD_ROWS keys ahead, row by row. f32 K with rows of
      whole 256-byte steps likewise in any tile, one block ahead, into L1 where the
      L1 is large enough, else L2 (LCX__ATTN_KAHEAD_F32). Other K: one tile ahead, row
      by row (for larger tiles both measured slower: f16 with 16 KV heads or f32 with 8
@@ -3375,7 +3379,12 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
      (n_kv 32768-131072 from memory): f16, 8 KV heads, d 128: 2-12% faster with 2
      threads (9 to 16 of 16 rounds in four comparisons at n_kv 32768, 8 of 8 at
      131072), 8-10% with 1; f32 d 64: 3-7%. With larger tiles two heads ahead was
-     slower: f16 d 64 by 10%, f32 d 128 by 2%.
+     slower: f16 d 64 by 10%, f32 d 128 by 2%. Tiles whose K rows are not one span
+     (16- and 32-token pages) keep one head and K 16 keys ahead, as before those
+     measurements: on the 2-core Zen 4 (calls alternating, f16, n_kv 32768, 2 threads)
+     16-token pages +9% (11 of 12 rounds; V alone +7%, K alone +6%, 10 of 10 each), 1
+     thread +10% (8 of 8), n_kv 131072 +11%, 32-token pages +10% (8 of 8), d 64 +5%,
+     bf16 equal; not measured on the Zen 5.
    - When K's rows form one span and are prefetched as above, each block of 4 keys also
      kicks the K page 16 KiB on (LCX__ATTN_KICK; f32: LCX__ATTN_KICK_F32).
    kt/vt < 0: the view's types, found per call; dc/dvc: head dims known at compile
@@ -3405,7 +3414,7 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     else lcx__attn_sdh16_body(a, scr, nk, R, t->n, krow, nkrow, nn, kcur, kspan, kahead, kt, dc);
     for (h = 0; h < nk; h++) {
         lcx__attn_pf pf;
-        lcx__attn_pf_vnext(&pf, h, nk, ahead ? 2 : 1, vrow, t->n, nvrow, nn, voff);
+        lcx__attn_pf_vnext(&pf, h, nk, ahead && kcur ? 2 : 1, vrow, t->n, nvrow, nn, voff);
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         lcx__attn_online_avx512(a, &sc, R, t->n, kpos, t->partial);
         for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
