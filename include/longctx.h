@@ -52,6 +52,10 @@
  *                           never used for user input, which gets a status code
  *   LONGCTX_NO_SIMD         only the scalar reference paths
  *   LONGCTX_NO_OPENMP       no OpenMP even when compiled with -fopenmp
+ *   LONGCTX_NO_CPUID        never execute CPUID (it faults in some enclaves); on
+ *                           x86-64 with AVX-512 an f32 decode over 16 MiB or more of
+ *                           K otherwise runs one, to read the L1 size (a prefetch
+ *                           hint: results are the same either way)
  *   LONGCTX_TESTING         expose the table of compiled SIMD variants for tests
  *
  * ============================================================================
@@ -763,7 +767,8 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
 #if defined(LCX__HAVE_AVX2) || defined(LCX__HAVE_AVX512)
 #  include <immintrin.h>
 #endif
-#if defined(LCX__HAVE_AVX512) && defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if defined(LCX__HAVE_AVX512) && defined(__x86_64__) && !defined(LONGCTX_NO_CPUID) && \
+    (defined(__GNUC__) || defined(__clang__))
 #  include <cpuid.h>
 #  define LCX__HAVE_CPUID 1
 #endif
@@ -850,8 +855,8 @@ LCX__INLINE int lcx__simd_compiled(int simd) {
 
 /* A core's L1 data cache in KiB, from CPUID: AMD's leaf 0x80000005 (every x86-64 CPU
    has the extended leaves to 0x80000008; Intel's reads 0 there), else the cache leaves
-   of leaf 4. 0 where unknown (not x86-64 with AVX-512, or a compiler without
-   <cpuid.h>). Not cheap in a virtual machine: each CPUID exits to the hypervisor
+   of leaf 4. 0 where unknown (not x86-64 with AVX-512, a compiler without <cpuid.h>,
+   or LONGCTX_NO_CPUID). Not cheap in a virtual machine: each CPUID exits to the hypervisor
    (3.7 us in a KVM guest on the 2-core Zen 4), so it is asked only ahead of long work. */
 LCX__STATIC int lcx__cpu_l1d_kib(void) {
 #ifdef LCX__HAVE_CPUID

@@ -12,10 +12,11 @@
 #   clang-avx2  clang with AVX2+FMA+F16C only (no AVX-512), where the CPU has them
 #   asan        gcc -O1 -fsanitize=address,undefined, LCX_TEST_QUICK=1
 # and the checks: C++17 include (g++ and clang++), two translation units with
-# LONGCTX_STATIC, the header included twice, the README snippet, a user's translation
-# unit with the header's code inlined into it (tests/check_inline.c), the stack each
-# call uses (tests/check_stack.c, gcc and clang, OpenMP on and off), the examples and
-# benchmarks built with -Werror and run in quick mode, the A/B tool (bench/ab).
+# LONGCTX_STATIC, the header included twice, the README snippet, test_base with
+# LONGCTX_NO_CPUID, a user's translation unit with the header's code inlined into it
+# (tests/check_inline.c), the stack each call uses (tests/check_stack.c, gcc and clang,
+# OpenMP on and off), the examples and benchmarks built with -Werror and run in quick
+# mode, the A/B tool (bench/ab).
 # Environment: OPENMP=0 drops every OpenMP configuration; CC is ignored (both
 # compilers are always used when present); JOBS sets build parallelism.
 
@@ -115,7 +116,8 @@ awk '/<!-- snippet -->/{f=1; next} f==1 && /^```c/{f=2; next} f==2 && /^```/{exi
 CHECKS="twice|gcc $WARN -O1 -Iinclude $OUT/checks/twice.c -o $OUT/checks/twice -lm
 static-gcc|gcc $WARN -O1 -Iinclude $OUT/checks/static_a.c $OUT/checks/static_b.c -o $OUT/checks/static_gcc -lm
 cpp-g++|g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=native -Iinclude $OUT/checks/cpp.cpp -o $OUT/checks/cpp_gxx
-readme-snippet|gcc $WARN -O1 -Iinclude $OUT/checks/readme_snippet.c -o $OUT/checks/readme_snippet -lm"
+readme-snippet|gcc $WARN -O1 -Iinclude $OUT/checks/readme_snippet.c -o $OUT/checks/readme_snippet -lm
+no-cpuid|gcc $WARN -O2 -march=native -DLONGCTX_NO_CPUID -Iinclude -Itests tests/test_base.c -o $OUT/checks/no_cpuid -lm"
 # tests/check_inline.c: every entry point called once with constant sizes, so the header's
 # code is inlined into the user's functions (outside its diagnostic pragmas); compiled
 # with optimisation (the warnings need it), not linked. gcc and g++, with and without
@@ -172,7 +174,7 @@ while IFS='|' read -r name cmd; do
         pass
     fi
 done < "$OUT/checks/list"
-for bin in twice static_gcc cpp_gxx readme_snippet static_clang cpp_clangxx; do
+for bin in twice static_gcc cpp_gxx readme_snippet no_cpuid static_clang cpp_clangxx; do
     [ -x "$OUT/checks/$bin" ] || continue
     if "$OUT/checks/$bin" > /dev/null; then pass; else fail "check $bin: ran and failed"; fi
 done
