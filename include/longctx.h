@@ -2971,7 +2971,7 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
                                       : LCX__ATTN_KAHEAD_ROWS;
     const size_t kick = kt == LCX_F32 ? LCX__ATTN_KICK_F32 : LCX__ATTN_KICK;
     const char *kick_next = kt == LCX_F32 ? kspan : NULL;
-    const int kl1 = kt == LCX_F32 && a->kpf_l1, kl2 = kt == LCX_F32 && !a->kpf_l1;
+    const int kl1 = kt == LCX_F32 && a->kpf_l1; /* K into L1 (LCX__ATTN_KAHEAD_F32) */
     lcx__attn_scr s0;
     size_t qoff, soff;
     int j0, jj, h, r0;
@@ -3006,10 +3006,8 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             if (jb + 4 <= nb && ps) {
                 const char *p0 = ps + ((size_t)jb * (size_t)nk + 4 * (size_t)h) * koff;
                 size_t off;
-                if (kl1) /* see LCX__ATTN_KAHEAD_F32 */
+                if (kl1)
                     for (off = 0; off < 4 * koff; off += 64) _mm_prefetch(p0 + off, _MM_HINT_T0);
-                else if (kl2)
-                    for (off = 0; off < 4 * koff; off += 64) _mm_prefetch(p0 + off, _MM_HINT_T1);
                 else
                     for (off = 0; off < 4 * koff; off += 256) LCX__ATTN_PF4(p0 + off);
             } else if (jb + 4 <= nb && kbytes % 256 == 0) {
