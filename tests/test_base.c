@@ -255,19 +255,25 @@ static void test_half_rows_every_pattern_match_scalar(void) {
 /* The L1 data cache size from CPUID (it picks a prefetch hint in the f32 decode) against
    what Linux reports in sysfs, where both are there; elsewhere 0 or a plausible size;
    0 with LONGCTX_NO_CPUID. */
+/* The first line of sysfs file cpu0/cache/index<i>/<name> into buf ("" when absent);
+   returns 0 when the file is not there. */
+static int sys_cache_line(int i, const char *name, char *buf, int n) {
+    char path[96];
+    FILE *f;
+    buf[0] = 0;
+    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", i, name);
+    if (!(f = fopen(path, "r"))) return 0;
+    if (!fgets(buf, n, f)) buf[0] = 0;
+    fclose(f);
+    return 1;
+}
 static void test_cpu_l1d_size(void) {
     int kib = lcx__cpu_l1d_kib(), i, sys = 0;
     for (i = 0; i < 8 && !sys; i++) {
-        char path[96], level[16] = "", type[32] = "", size[32] = "";
-        FILE *f;
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", i);
-        if (!(f = fopen(path, "r"))) break;
-        if (!fgets(level, sizeof level, f)) level[0] = 0;
-        fclose(f);
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", i);
-        if ((f = fopen(path, "r"))) { if (!fgets(type, sizeof type, f)) type[0] = 0; fclose(f); }
-        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", i);
-        if ((f = fopen(path, "r"))) { if (!fgets(size, sizeof size, f)) size[0] = 0; fclose(f); }
+        char level[16], type[32], size[32];
+        if (!sys_cache_line(i, "level", level, sizeof level)) break;
+        sys_cache_line(i, "type", type, sizeof type);
+        sys_cache_line(i, "size", size, sizeof size);
         if (atoi(level) == 1 && (!strncmp(type, "Data", 4) || !strncmp(type, "Unified", 7)) &&
             strchr(size, 'K'))
             sys = atoi(size);
