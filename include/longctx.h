@@ -54,8 +54,8 @@
  *   LONGCTX_NO_OPENMP       no OpenMP even when compiled with -fopenmp
  *   LONGCTX_NO_CPUID        never execute CPUID (it faults in some enclaves); on
  *                           x86-64 with AVX-512 an f32 decode over 16 MiB or more of
- *                           K otherwise runs one, to read the L1 size (a prefetch
- *                           hint: results are the same either way)
+ *                           K otherwise runs it twice, to tell which processor it is
+ *                           (a prefetch hint: results are the same either way)
  *   LONGCTX_TESTING         expose the table of compiled SIMD variants for tests
  *
  * ============================================================================
@@ -853,26 +853,29 @@ LCX__INLINE int lcx__simd_compiled(int simd) {
     }
 }
 
-/* A core's L1 data cache in KiB, from CPUID: AMD's leaf 0x80000005 (every x86-64 CPU
-   has the extended leaves to 0x80000008; Intel's reads 0 there), else the cache leaves
-   of leaf 4. 0 where unknown (not x86-64 with AVX-512, a compiler without <cpuid.h>,
-   or LONGCTX_NO_CPUID). Not cheap in a virtual machine: each CPUID exits to the hypervisor
-   (3.7 us in a KVM guest on the 2-core Zen 4), so it is asked only ahead of long work. */
-LCX__STATIC int lcx__cpu_l1d_kib(void) {
+/* The x86 processor, from CPUID: returns its family as the vendors document it (leaf 1's
+   base family, plus the extended family where the base is 15: 25 for AMD's Zen 3 and 4,
+   26 for Zen 5, 6 for Intel's cores), and sets *vendor to LCX__CPU_AMD, LCX__CPU_INTEL
+   or 0 (another vendor). Both 0 where unknown: not x86-64 with AVX-512, a compiler
+   without <cpuid.h>, or LONGCTX_NO_CPUID. Not cheap in a virtual machine: each CPUID
+   exits to the hypervisor (3.7 us in a KVM guest on the 2-core Zen 4), so it is asked
+   only ahead of long work. */
+#define LCX__CPU_AMD 1
+#define LCX__CPU_INTEL 2
+LCX__STATIC int lcx__cpu_family(int *vendor) {
+    *vendor = 0;
 #ifdef LCX__HAVE_CPUID
-    unsigned a, b, c, d, i;
-    __cpuid(0x80000005u, a, b, c, d);
-    if ((c >> 24) != 0) return (int)(c >> 24);
-    if (__get_cpuid_max(0, NULL) < 4) return 0;
-    for (i = 0; i < 16; i++) { /* caches of leaf 4: type 1 data, 3 unified; level 1 */
-        __cpuid_count(4, i, a, b, c, d);
-        if ((a & 31) == 0) break;
-        if (((a >> 5) & 7) == 1 && ((a & 31) == 1 || (a & 31) == 3))
-            return (int)(((size_t)((b >> 22) + 1) * (((b >> 12) & 1023) + 1) *
-                          ((b & 4095) + 1) * ((size_t)c + 1)) >> 10);
-    }
-#endif
+    unsigned a, b, c, d, fam;
+    __cpuid(0, a, b, c, d); /* the vendor string: ebx, edx, ecx */
+    if (b == 0x68747541u && d == 0x69746E65u && c == 0x444D4163u) *vendor = LCX__CPU_AMD;
+    else if (b == 0x756E6547u && d == 0x49656E69u && c == 0x6C65746Eu) *vendor = LCX__CPU_INTEL;
+    if (a < 1) return 0;
+    __cpuid(1, a, b, c, d);
+    fam = (a >> 8) & 15;
+    return (int)(fam == 15 ? fam + ((a >> 20) & 255) : fam);
+#else
     return 0;
+#endif
 }
 
 LCX__INLINE const char *lcx__simd_level_name(int simd) {
@@ -2143,19 +2146,21 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    of 8), 16-token pages equal. Hint T1 in its place -9%; 8 keys ahead or kicks within the
    tile only, 4-5% less; the logits alone, 8 keys ahead, +12%. P V was not helped the same
    way (bench/NOTES.md).
-   Hint T0 needs room in L1 beside the 16 KiB of query rows and the block being read: the
-   Zen 5 has 48 KiB of L1 data cache per core, the Zen 4 32 KiB, and there T0 made the f32
-   decode slower than the header before this scheme (n_kv 32768, 2 threads 0.83, 1 thread
-   0.69-0.72). T1 in its place, against T0 on the Zen 4: n_kv 1024 +5%, 4096 +23%, 32768
-   +27% (1 thread +42%), 131072 +33%, d 64 +32%, 256-token pages +38%; 1 thread with 4 KV
-   heads (8 KiB blocks) +37%, with 2 (4 KiB) +8%; 1-10% faster than the header before this
-   scheme. So T0 where the L1 data cache holds at least LCX__ATTN_L1_T0_KIB (CPUID,
-   lcx__cpu_l1d_kib), else T1; asked only when the call's K holds LCX__ATTN_L1_ASK_BYTES
-   or more (CPUID costs about 4 us in a virtual machine; below that, T1). */
+   T0 is faster only on the Zen 5 (48 KiB of L1 data cache per core). On the Zen 4 (32
+   KiB) it made the f32 decode slower than the header before this scheme (n_kv 32768, 2
+   threads 0.83, 1 thread 0.69-0.72); T1 in its place, against T0 there: n_kv 1024 +5%,
+   4096 +23%, 32768 +27% (1 thread +42%), 131072 +33%, d 64 +32%, 256-token pages +38%; 1
+   thread with 4 KV heads (8 KiB blocks) +37%, with 2 (4 KiB) +8%; 1-10% faster than the
+   header before this scheme. On a 16-core Intel Xeon of the Emerald Rapids family (48
+   KiB, as the Zen 5: so not the L1's size) T1 against T0: n_kv 32768 +14% (16 of 16), 1
+   thread +16% (10 of 10), 8 threads +10% (10 of 10), 131072 +13% (10 of 10). So T0 on AMD
+   family LCX__ATTN_T0_AMD_FAMILY alone (CPUID, lcx__cpu_family), T1 everywhere else;
+   asked only when the call's K holds LCX__ATTN_CPU_ASK_BYTES or more (two CPUIDs cost
+   about 7 us in a virtual machine; below that, T1). */
 #define LCX__ATTN_KAHEAD_F32 4
 #define LCX__ATTN_KICK_F32 32768
-#define LCX__ATTN_L1_T0_KIB 48
-#define LCX__ATTN_L1_ASK_BYTES ((double)(16 << 20))
+#define LCX__ATTN_T0_AMD_FAMILY 26 /* 0x1A: Zen 5 */
+#define LCX__ATTN_CPU_ASK_BYTES ((double)(16 << 20))
 #define LCX__ATTN_DECODE_Q 8     /* n_q at or below this: decode plan */
 /* rows (query tokens x group heads) per prefill item, and the fewest when items are
    scarce (lcx__attn_shape) */
@@ -4431,8 +4436,10 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     a.splits = s;
     a.nt = nt;
     if (simd == LCX__SIMD_AVX512 && a.decode && a.kt == LCX_F32 &&
-        (double)a.n_kv * a.nkv * a.d * 4.0 >= LCX__ATTN_L1_ASK_BYTES) /* see LCX__ATTN_KAHEAD_F32 */
-        a.kpf_l1 = lcx__cpu_l1d_kib() >= LCX__ATTN_L1_T0_KIB;
+        (double)a.n_kv * a.nkv * a.d * 4.0 >= LCX__ATTN_CPU_ASK_BYTES) { /* LCX__ATTN_KAHEAD_F32 */
+        int vendor, family = lcx__cpu_family(&vendor);
+        a.kpf_l1 = vendor == LCX__CPU_AMD && family == LCX__ATTN_T0_AMD_FAMILY;
+    }
     if (!lcx__attn_bytes(&a, nt, s, &need, off)) return LCX_ERR_WORKSPACE; /* it fits */
     if (lcx__attn_wants_kp_lse(&a)) a.kp_lse = (float *)(void *)base;
     else if (a.key_probs) a.kp_lse = a.lse;

@@ -416,10 +416,10 @@ static void test_decode_shapes_all_options(void) {
     }
 }
 
-/* f32 decode over a cache whose K holds LCX__ATTN_L1_ASK_BYTES or more: the call asks
-   the CPU's L1 size and picks K's prefetch hint by it (LCX__ATTN_KAHEAD_F32); contiguous
-   and in 256-token pages, 1 and 2 threads, GQA 4 */
-static void test_f32_decode_where_the_l1_hint_is_chosen(void) {
+/* f32 decode over a cache whose K holds LCX__ATTN_CPU_ASK_BYTES or more: the call asks
+   which processor it runs on and picks K's prefetch hint by it (LCX__ATTN_KAHEAD_F32);
+   contiguous and in 256-token pages, 1 and 2 threads, GQA 4 */
+static void test_f32_decode_where_the_prefetch_hint_is_chosen(void) {
     int n = lcx_test_quick() ? 1 : 4;
     for (int k = 0; k < n; k++) {
         acase c = base_case();
@@ -434,7 +434,7 @@ static void test_f32_decode_where_the_l1_hint_is_chosen(void) {
         c.paged = k & 1;
         c.page = c.paged ? 256 : 0;
         c.nt = 1 + (k & 1);
-        CHECK((double)c.n_kv * c.nkv * c.d * 4.0 >= LCX__ATTN_L1_ASK_BYTES);
+        CHECK((double)c.n_kv * c.nkv * c.d * 4.0 >= LCX__ATTN_CPU_ASK_BYTES);
         check_case(&c);
     }
 }
@@ -1495,7 +1495,7 @@ int main(void) {
     RUN(test_key_probs_bit_identical_across_threads);
     RUN(test_any_even_head_dim);
     RUN(test_decode_shapes_all_options);
-    RUN(test_f32_decode_where_the_l1_hint_is_chosen);
+    RUN(test_f32_decode_where_the_prefetch_hint_is_chosen);
     RUN(test_matches_double_reference_on_random_shapes);
     return lcx_test_summary();
 }

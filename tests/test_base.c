@@ -252,40 +252,46 @@ static void test_half_rows_every_pattern_match_scalar(void) {
     CHECK(lcx__f32_bits(got[0]) == 0xABABABABu && lcx__f32_bits(got[4]) == 0xABABABABu);
 }
 
-/* The L1 data cache size from CPUID (it picks a prefetch hint in the f32 decode) against
-   what Linux reports in sysfs, where both are there; elsewhere 0 or a plausible size;
-   0 with LONGCTX_NO_CPUID. */
-/* The first line of sysfs file cpu0/cache/index<i>/<name> into buf ("" when absent);
-   returns 0 when the file is not there. */
-static int sys_cache_line(int i, const char *name, char *buf, int n) {
-    char path[96];
-    FILE *f;
+/* The processor's vendor and family from CPUID (they pick a prefetch hint in the f32
+   decode) against what Linux reports in /proc/cpuinfo, where both are there; 0 and 0
+   with LONGCTX_NO_CPUID. */
+/* The value of the first "<key>\t: value" line of /proc/cpuinfo into buf ("" when
+   absent). */
+static void cpuinfo_field(const char *key, char *buf, int n) {
+    char line[256];
+    size_t k = strlen(key);
+    FILE *f = fopen("/proc/cpuinfo", "r");
     buf[0] = 0;
-    snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/%s", i, name);
-    if (!(f = fopen(path, "r"))) return 0;
-    if (!fgets(buf, n, f)) buf[0] = 0;
+    if (!f) return;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, k) && (line[k] == '\t' || line[k] == ' ' || line[k] == ':')) {
+            const char *v = strchr(line, ':');
+            if (v) {
+                v += strspn(v + 1, " \t") + 1;
+                snprintf(buf, (size_t)n, "%.*s", (int)strcspn(v, "\r\n"), v);
+            }
+            break;
+        }
     fclose(f);
-    return 1;
 }
-static void test_cpu_l1d_size(void) {
-    int kib = lcx__cpu_l1d_kib(), i, sys = 0;
-    for (i = 0; i < 8 && !sys; i++) {
-        char level[16], type[32], size[32];
-        if (!sys_cache_line(i, "level", level, sizeof level)) break;
-        sys_cache_line(i, "type", type, sizeof type);
-        sys_cache_line(i, "size", size, sizeof size);
-        if (atoi(level) == 1 && (!strncmp(type, "Data", 4) || !strncmp(type, "Unified", 7)) &&
-            strchr(size, 'K'))
-            sys = atoi(size);
-    }
-    CHECKF(kib == 0 || (kib >= 8 && kib <= 1024), "L1D %d KiB", kib);
+static void test_cpu_family(void) {
+    int vendor = -1, family = lcx__cpu_family(&vendor);
+    char sys_vendor[64], sys_family[32];
+    cpuinfo_field("vendor_id", sys_vendor, sizeof sys_vendor);
+    cpuinfo_field("cpu family", sys_family, sizeof sys_family);
+    CHECKF(family >= 0 && family < 512, "family %d", family);
+    CHECK(vendor == 0 || vendor == LCX__CPU_AMD || vendor == LCX__CPU_INTEL);
 #if defined(LONGCTX_NO_CPUID) /* tests/run.sh builds this file once with it */
-    CHECKF(kib == 0, "CPUID ran with LONGCTX_NO_CPUID (%d KiB)", kib);
+    CHECKF(family == 0 && vendor == 0, "CPUID ran with LONGCTX_NO_CPUID (family %d)", family);
 #elif defined(LCX__HAVE_CPUID)
-    CHECKF(kib > 0, "CPUID gave no L1 data cache size");
-    if (sys > 0) CHECKF(kib == sys, "CPUID %d KiB, sysfs %d KiB", kib, sys);
+    CHECKF(family > 0, "CPUID gave no family");
+    if (sys_family[0]) CHECKF(family == atoi(sys_family), "CPUID family %d, /proc/cpuinfo %s", family, sys_family);
+    if (sys_vendor[0])
+        CHECKF(vendor == (!strcmp(sys_vendor, "AuthenticAMD") ? LCX__CPU_AMD
+                          : !strcmp(sys_vendor, "GenuineIntel") ? LCX__CPU_INTEL : 0),
+               "CPUID vendor %d, /proc/cpuinfo %s", vendor, sys_vendor);
 #else
-    CHECK(kib == 0);
+    CHECK(family == 0 && vendor == 0);
 #endif
 }
 
@@ -298,6 +304,6 @@ int main(void) {
     RUN(test_bf16_rounds_to_nearest_even);
     RUN(test_rows_match_scalar_on_every_simd_path);
     RUN(test_half_rows_every_pattern_match_scalar);
-    RUN(test_cpu_l1d_size);
+    RUN(test_cpu_family);
     return lcx_test_summary();
 }
