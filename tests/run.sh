@@ -176,7 +176,11 @@ while IFS='|' read -r name cmd; do
 done < "$OUT/checks/list"
 for bin in twice static_gcc cpp_gxx readme_snippet no_cpuid static_clang cpp_clangxx; do
     [ -x "$OUT/checks/$bin" ] || continue
-    if "$OUT/checks/$bin" > /dev/null; then pass; else fail "check $bin: ran and failed"; fi
+    if "$OUT/checks/$bin" > "$OUT/checks/$bin.out" 2>&1; then
+        pass
+    else
+        cat "$OUT/checks/$bin.out"; fail "check $bin: ran and failed"
+    fi
 done
 for bin in stack_gcc stack_gcc_omp stack_clang stack_clang_omp; do
     [ -x "$OUT/checks/$bin" ] || continue
