@@ -537,8 +537,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * -1e4) cost nothing extra.
  *
  * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
- * wants at the resolved thread count. It is bounded and does not grow with n_kv: per
- * thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
+ * wants at the resolved thread count, counting no more threads than the call has jobs
+ * to give them (prefill items, decode splits; one thread for a call too small to
+ * fork). It is bounded and does not grow with n_kv: per thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
  * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
  * head) and a tile's row pointers and key positions (4.6 KiB: kept off the stack),
  * with 64 KiB between threads' scratches (cores writing near each other slow
@@ -4221,12 +4222,6 @@ LCX__INLINE double lcx__attn_work(const lcx__attn *a, int64_t n_kv) {
 /* Shapes the call (lcx__attn_shape, for the thread count n_threads resolves to) and
    returns the threads it wants: that count, or 1 for small work. The one plan for both
    lcx_attention_workspace_size and lcx_attention, so that they agree. */
-LCX__STATIC int lcx__attn_plan(lcx__attn *a, int n_threads) {
-    int nt = lcx__resolve_threads(n_threads);
-    lcx__attn_shape(a, nt);
-    return lcx__attn_work(a, a->n_kv) < LCX__ATTN_FORK_WORK ? 1 : nt;
-}
-
 LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     int64_t s, maxs;
     double w;
@@ -4252,6 +4247,21 @@ LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     if (s > maxs) s = maxs;
     if (s > 64) s = 64;
     return s < 1 ? 1 : (int)s;
+}
+
+/* The plan's shape for the caller's n_threads, and the threads it asks for: one below
+   LCX__ATTN_FORK_WORK, else no more than it has jobs (prefill items, decode splits, or
+   key_probs' chunks where more), since the rest would only idle and each takes a
+   scratch of workspace (a 64-token prefill with n_threads 1024 asked for 220 MB). */
+LCX__STATIC int lcx__attn_plan(lcx__attn *a, int n_threads) {
+    int nt = lcx__resolve_threads(n_threads);
+    int64_t jobs, kp_jobs;
+    lcx__attn_shape(a, nt);
+    if (lcx__attn_work(a, a->n_kv) < LCX__ATTN_FORK_WORK) return 1;
+    jobs = a->decode ? lcx__attn_want_splits(a, nt) : a->n_qb * (int64_t)a->nkv;
+    kp_jobs = a->key_probs ? (int64_t)a->nkv * ((a->n_kv + LCX__ATTN_KP_CHUNK - 1) / LCX__ATTN_KP_CHUNK) : 0;
+    if (kp_jobs > jobs) jobs = kp_jobs;
+    return jobs < nt ? (int)jobs : nt;
 }
 
 /* *x = lcx__attn_r16(*x) + extra; 0 on overflow. */

@@ -967,6 +967,64 @@ static void test_huge_n_threads_with_a_small_workspace(void) {
     }
 }
 
+/* The workspace counts no more threads than the call has jobs: prefill items (at most
+   one per query token and KV head), decode splits (at most 64) or, with key_probs, the
+   chunks of its pass (512 keys per KV head). n_threads INT32_MAX then asks for what the
+   job count asks for (it used to ask for one scratch per thread: 461 TB for 64 queries),
+   and the call given that much is right. */
+static void test_workspace_counts_threads_with_jobs_only(void) {
+    for (int k = 0; k < 3; k++) {
+        acase c = base_case();
+        adata D;
+        size_t wmax = 0, wjobs = 0, w1 = 0;
+        int64_t jobs;
+        float *kp = NULL;
+        c.seed = 6200 + (uint64_t)k;
+        c.n_q = k == 0 ? 64 : 1;
+        c.n_kv = k == 0 ? 1000 : 40000;
+        c.nh = 8; c.nkv = 2; c.causal = 1; c.kt = c.vt = LCX_F16;
+        build(&D, &c);
+        reference(&D);
+        if (k == 2) {
+            kp = (float *)calloc((size_t)(c.nkv * c.n_kv), sizeof(float));
+            D.desc.key_probs = kp;
+        }
+        jobs = k == 0 ? c.n_q * c.nkv : k == 1 ? 64 : c.nkv * ((c.n_kv + 511) / 512);
+        D.desc.n_threads = 1;
+        CHECK(lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &w1) == LCX_OK);
+        D.desc.n_threads = (int)jobs;
+        CHECK(lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wjobs) == LCX_OK);
+        D.desc.n_threads = INT32_MAX;
+        CHECK(lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &wmax) == LCX_OK);
+        CHECKF(wmax == wjobs && wmax > w1, "case %d: %zu bytes at INT32_MAX threads, %zu at %lld, %zu at 1",
+               k, wmax, wjobs, (long long)jobs, w1);
+        {
+            char *work = (char *)malloc(wmax);
+            double err = 0;
+            for (int64_t i = 0; i < D.out_len; i++) D.out[i] = SENTINEL;
+            CHECKF(work && lcx_attention(&D.desc, D.q, c.n_q, D.q_stride, NULL, &D.view, D.out, D.out_stride,
+                                         NULL, work, wmax) == LCX_OK, "case %d", k);
+            for (int64_t t = 0; t < c.n_q; t++)
+                for (int h = 0; h < c.nh; h++)
+                    for (int i = 0; i < c.dv; i++) {
+                        double e = fabs(D.out[t * D.out_stride + h * D.out_hs + i] -
+                                        D.ref[(t * c.nh + h) * c.dv + i]) / D.vmax;
+                        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+                    }
+            CHECKF(err <= 2e-5, "case %d: err %.3g", k, err);
+            free(work);
+        }
+        if (kp) { /* each query row's probabilities add up to 1 */
+            double sum = 0;
+            for (int64_t i = 0; i < c.nkv * c.n_kv; i++) sum += kp[i];
+            CHECKF(fabs(sum - (double)(c.n_q * c.nh)) <= 1e-3, "key_probs sum %.6f", sum);
+            D.desc.key_probs = NULL;
+            free(kp);
+        }
+        destroy(&D);
+    }
+}
+
 /* A workspace sized for a long cache serves any shorter one with the same desc and n_q
    (a caller allocates once for the longest context), prefill and decode, whatever thread
    count the call asks for and whatever the call's size makes of it. */
@@ -1488,6 +1546,7 @@ int main(void) {
     RUN(test_huge_shapes_rejected_by_query_and_call);
     RUN(test_decode_split_bounds_at_the_largest_cache);
     RUN(test_huge_n_threads_with_a_small_workspace);
+    RUN(test_workspace_counts_threads_with_jobs_only);
     RUN(test_split_then_merge_equals_single_pass);
     RUN(test_deterministic_is_bit_identical_across_threads_and_work);
     RUN(test_key_probs_match_reference);
