@@ -917,6 +917,20 @@ static void test_decode_split_bounds_at_the_largest_cache(void) {
     }
 }
 
+/* The largest |out - ref| of D's last call over every row, relative to max |v| (NaN
+   counts as infinite). */
+static double out_err(const adata *D) {
+    double err = 0;
+    for (int64_t t = 0; t < D->c.n_q; t++)
+        for (int h = 0; h < D->c.nh; h++)
+            for (int i = 0; i < D->c.dv; i++) {
+                double e = fabs(D->out[t * D->out_stride + h * D->out_hs + i] -
+                                D->ref[(t * D->c.nh + h) * D->c.dv + i]) / D->vmax;
+                if (!(e <= err)) err = isnan(e) ? INFINITY : e;
+            }
+    return err;
+}
+
 /* n_threads = INT_MAX given the workspace of one thread (or three): the call fits its
    plan at once (it used to step the thread count down one at a time, seconds of work)
    and gives the right answer; with deterministic = 1 the same bits as n_threads = 1. */
@@ -944,17 +958,11 @@ static void test_huge_n_threads_with_a_small_workspace(void) {
             work = (char *)malloc(3 * w1 + 64);
             CHECK(lcx_attention(&d1, D.q, c.n_q, D.q_stride, NULL, &D.view, o1, D.out_stride, l1, work, w1) == LCX_OK);
             for (int m = 1; m <= 3; m += 2) {
-                double err = 0;
+                double err;
                 for (int64_t i = 0; i < D.out_len; i++) D.out[i] = SENTINEL;
                 CHECKF(lcx_attention(&dh, D.q, c.n_q, D.q_stride, NULL, &D.view, D.out, D.out_stride, lh, work, m * w1) == LCX_OK,
                        "case %d, work x%d", k, m);
-                for (int64_t t = 0; t < c.n_q; t++)
-                    for (int h = 0; h < c.nh; h++)
-                        for (int i = 0; i < c.dv; i++) {
-                            double e = fabs(D.out[t * D.out_stride + h * D.out_hs + i] -
-                                            D.ref[(t * c.nh + h) * c.dv + i]) / D.vmax;
-                            if (!(e <= err)) err = isnan(e) ? INFINITY : e;
-                        }
+                err = out_err(&D);
                 CHECKF(err <= 2e-5, "case %d, work x%d: err %.3g", k, m, err);
                 if (c.det)
                     CHECKF(memcmp(o1, D.out, sizeof(float) * (size_t)D.out_len) == 0 &&
@@ -1004,17 +1012,11 @@ static void test_workspace_counts_threads_with_jobs_only(void) {
 #endif
         {
             char *work = (char *)malloc(wmax);
-            double err = 0;
+            double err;
             for (int64_t i = 0; i < D.out_len; i++) D.out[i] = SENTINEL;
             CHECKF(work && lcx_attention(&D.desc, D.q, c.n_q, D.q_stride, NULL, &D.view, D.out, D.out_stride,
                                          NULL, work, wmax) == LCX_OK, "case %d", k);
-            for (int64_t t = 0; t < c.n_q; t++)
-                for (int h = 0; h < c.nh; h++)
-                    for (int i = 0; i < c.dv; i++) {
-                        double e = fabs(D.out[t * D.out_stride + h * D.out_hs + i] -
-                                        D.ref[(t * c.nh + h) * c.dv + i]) / D.vmax;
-                        if (!(e <= err)) err = isnan(e) ? INFINITY : e;
-                    }
+            err = out_err(&D);
             CHECKF(err <= 2e-5, "case %d: err %.3g", k, err);
             free(work);
         }
