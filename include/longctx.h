@@ -539,14 +539,15 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
  * wants at the resolved thread count, counting no more threads than the call has jobs
  * to give them (prefill items, decode splits; one thread for a call too small to
- * fork). It is bounded and does not grow with n_kv: per thread, the rows of one item (packed q, unnormalised out, max, sum) and one tile of
- * logits (prefill: plus a transposed K tile and a V tile; decode: the rows of every
- * head) and a tile's row pointers and key positions (4.6 KiB: kept off the stack),
- * with 64 KiB between threads' scratches (cores writing near each other slow
- * each other down), plus at most n_splits x n_q x n_heads x (v_head_dim + 2) floats
- * of decode partials (n_splits <= 64), plus, with key_probs, n_q x n_heads floats for
- * the rows' lse (the caller's lse serves instead when given and there is no ALiBi),
- * plus, for causal ALiBi over explicit key positions, n_q int64 (lcx__attn_kref).
+ * fork). It is bounded and does not grow with n_kv: per thread, the rows of one
+ * item (packed q, unnormalised out, max, sum) and one tile of logits (prefill: plus
+ * a transposed K tile and a V tile; decode: the rows of every head) and a tile's row
+ * pointers and key positions (4.6 KiB: kept off the stack), with 64 KiB between
+ * threads' scratches (cores writing near each other slow each other down), plus at
+ * most n_splits x n_q x n_heads x (v_head_dim + 2) floats of decode partials
+ * (n_splits <= 64), plus, with key_probs, n_q x n_heads floats for the rows' lse (the
+ * caller's lse serves instead when given and there is no ALiBi), plus, for causal
+ * ALiBi over explicit key positions, n_q int64 (lcx__attn_kref).
  * It is 0 only when n_q or n_kv is 0 (then work may be NULL). Given less, the kernel
  * uses fewer splits, then fewer threads; LCX_ERR_WORKSPACE only when not even one
  * thread's scratch fits. `deterministic = 1` fixes the split plan as a function of
@@ -3378,8 +3379,8 @@ LCX__ATTN_FI const char *lcx__attn_span(const void *const *row, int n, int nk, s
      (lcx__attn_span), LCX__ATTN_KAHEAD keys ahead in address order, a share per step
      (f16, 8 KV heads, d 128: 4-12% faster than row by row, one thread); else (pages of
      fewer than 64 tokens) LCX__ATTN_KAHEAD_ROWS keys ahead, row by row. f32 K with rows of
-     whole 256-byte steps likewise in any tile, one block ahead, into L1 where the
-     L1 is large enough, else L2 (LCX__ATTN_KAHEAD_F32). Other K: one tile ahead, row
+     whole 256-byte steps likewise in any tile, one block ahead, into L1 on the Zen 5,
+     else L2 (LCX__ATTN_KAHEAD_F32). Other K: one tile ahead, row
      by row (for larger tiles both measured slower: f16 with 16 KV heads or f32 with 8
      by 10-18%, as lines wait longer in L2 and two tiles no longer fit; f32 before its
      own distance and hint).
@@ -4133,6 +4134,10 @@ LCX__STATIC void lcx__attn_kp_row(int simd, const float *s, float ls, int n, flo
    that sees none of a tile adds zeros, which change nothing: the row that sees the
    tile's smallest key position visits it in any blocking and adds to all its keys.) */
 #define LCX__ATTN_KP_CHUNK 512
+/* key_probs' items: KV heads x chunks of LCX__ATTN_KP_CHUNK keys */
+LCX__INLINE int64_t lcx__attn_kp_jobs(const lcx__attn *a) {
+    return (int64_t)a->nkv * ((a->n_kv + LCX__ATTN_KP_CHUNK - 1) / LCX__ATTN_KP_CHUNK);
+}
 LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int kvh,
                                    int64_t ka, int64_t kb) {
     lcx__attn_scr sc;
@@ -4219,9 +4224,6 @@ LCX__INLINE double lcx__attn_work(const lcx__attn *a, int64_t n_kv) {
     return rows * (double)a->nkv * (double)n_kv * (double)(a->d + a->dv);
 }
 
-/* Shapes the call (lcx__attn_shape, for the thread count n_threads resolves to) and
-   returns the threads it wants: that count, or 1 for small work. The one plan for both
-   lcx_attention_workspace_size and lcx_attention, so that they agree. */
 LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     int64_t s, maxs;
     double w;
@@ -4249,18 +4251,19 @@ LCX__STATIC int lcx__attn_want_splits(const lcx__attn *a, int nt) {
     return s < 1 ? 1 : (int)s;
 }
 
-/* The plan's shape for the caller's n_threads, and the threads it asks for: one below
-   LCX__ATTN_FORK_WORK, else no more than it has jobs (prefill items, decode splits, or
-   key_probs' chunks where more), since the rest would only idle and each takes a
-   scratch of workspace (a 64-token prefill with n_threads 1024 asked for 220 MB). */
+/* Shapes the call (lcx__attn_shape, for the thread count n_threads resolves to) and
+   returns the threads it wants: 1 below LCX__ATTN_FORK_WORK, else that count but no
+   more than the call has jobs (prefill items, decode splits, or key_probs' chunks where
+   more), since the rest would only idle and each takes a scratch of workspace (a
+   64-token prefill with n_threads 1024 asked for 220 MB). The one plan for both
+   lcx_attention_workspace_size and lcx_attention, so that they agree. */
 LCX__STATIC int lcx__attn_plan(lcx__attn *a, int n_threads) {
     int nt = lcx__resolve_threads(n_threads);
-    int64_t jobs, kp_jobs;
+    int64_t jobs;
     lcx__attn_shape(a, nt);
     if (lcx__attn_work(a, a->n_kv) < LCX__ATTN_FORK_WORK) return 1;
     jobs = a->decode ? lcx__attn_want_splits(a, nt) : a->n_qb * (int64_t)a->nkv;
-    kp_jobs = a->key_probs ? (int64_t)a->nkv * ((a->n_kv + LCX__ATTN_KP_CHUNK - 1) / LCX__ATTN_KP_CHUNK) : 0;
-    if (kp_jobs > jobs) jobs = kp_jobs;
+    if (a->key_probs && lcx__attn_kp_jobs(a) > jobs) jobs = lcx__attn_kp_jobs(a);
     return jobs < nt ? (int)jobs : nt;
 }
 
@@ -4493,8 +4496,7 @@ LCX__STATIC lcx_status lcx__attention_impl(int simd, const lcx_attn_desc *desc, 
     }
     if (s > 1) lcx__attn_merge_splits(&a, simd, part);
     if (a.key_probs) {
-        int64_t n_chunks = (a.n_kv + LCX__ATTN_KP_CHUNK - 1) / LCX__ATTN_KP_CHUNK;
-        n_jobs = (int64_t)a.nkv * n_chunks;
+        n_jobs = lcx__attn_kp_jobs(&a);
         nt = a.nt < n_jobs ? a.nt : (int)n_jobs;
 #define LCX__ATTN_KP_JOB(tid)                                                               \
     lcx__attn_kp_item(&a, simd, scr + (size_t)(tid) * a.scr_stride, (int)(job % a.nkv),     \

@@ -977,9 +977,9 @@ static void test_huge_n_threads_with_a_small_workspace(void) {
 
 /* The workspace counts no more threads than the call has jobs: prefill items (at most
    one per query token and KV head), decode splits (at most 64) or, with key_probs, the
-   chunks of its pass (512 keys per KV head). n_threads INT32_MAX then asks for what the
-   job count asks for (it used to ask for one scratch per thread: 461 TB for 64 queries),
-   and the call given that much is right. */
+   chunks of its pass (LCX__ATTN_KP_CHUNK keys per KV head). n_threads INT32_MAX then
+   asks for what the job count asks for (it used to ask for one scratch per thread: 461
+   TB for 64 queries), and the call given that much is right. */
 static void test_workspace_counts_threads_with_jobs_only(void) {
     for (int k = 0; k < 3; k++) {
         acase c = base_case();
@@ -997,7 +997,8 @@ static void test_workspace_counts_threads_with_jobs_only(void) {
             kp = (float *)calloc((size_t)(c.nkv * c.n_kv), sizeof(float));
             D.desc.key_probs = kp;
         }
-        jobs = k == 0 ? c.n_q * c.nkv : k == 1 ? 64 : c.nkv * ((c.n_kv + 511) / 512);
+        jobs = k == 0 ? c.n_q * c.nkv : k == 1 ? 64
+             : c.nkv * ((c.n_kv + LCX__ATTN_KP_CHUNK - 1) / LCX__ATTN_KP_CHUNK);
         D.desc.n_threads = 1;
         CHECK(lcx_attention_workspace_size(&D.desc, c.n_q, &D.view, &w1) == LCX_OK);
         D.desc.n_threads = (int)jobs;

@@ -252,9 +252,6 @@ static void test_half_rows_every_pattern_match_scalar(void) {
     CHECK(lcx__f32_bits(got[0]) == 0xABABABABu && lcx__f32_bits(got[4]) == 0xABABABABu);
 }
 
-/* The processor's vendor and family from CPUID (they pick a prefetch hint in the f32
-   decode) against what Linux reports in /proc/cpuinfo, where both are there; 0 and 0
-   with LONGCTX_NO_CPUID. */
 /* The value of the first "<key>\t: value" line of /proc/cpuinfo into buf ("" when
    absent). */
 static void cpuinfo_field(const char *key, char *buf, int n) {
@@ -274,6 +271,9 @@ static void cpuinfo_field(const char *key, char *buf, int n) {
         }
     fclose(f);
 }
+/* The processor's vendor and family from CPUID (they pick a prefetch hint in the f32
+   decode) against what Linux reports in /proc/cpuinfo, where both are there; 0 and 0
+   with LONGCTX_NO_CPUID. */
 static void test_cpu_family(void) {
     int vendor = -1, family = lcx__cpu_family(&vendor);
     char sys_vendor[64], sys_family[32];
