@@ -8,6 +8,8 @@
  *   bench: name=limits read_gbps=.. read_gbps_t1=.. fma_gflops=.. fma_gflops_t1=.. ...
  *   bench: name=attn_decode_<type>_n<N>[_t1|_paged] ms=<median> gbps=.. pct_bw=..
  *          bw_gbps=.. pct_bw_run=..
+ *   bench: name=attn_decode_f16_cached_t1 ms=.. gbps=.. gflops=.. pct_peak=.. ceil_gbps=..
+ *          ceil_pct_bw=..
  *   bench: name=attn_prefill_causal_<type>_n<N> ms=<median> gflops=.. pct_peak=..
  *   bench: name=attn_threads_scaling_prefill ms_t1=.. ms_t2=.. ratio=<t1/t2>
  *   bench: name=attn_merge_q<N> ms=.. gbps=..
@@ -26,6 +28,14 @@
  *   other tenants take changes within seconds (2-thread read bandwidth has been seen
  *   at 56 and at 33 GB/s on the same buffer a few seconds apart), so a limit measured
  *   a minute before a case says little about the conditions the case ran in.
+ * Decode from cache (attn_decode_f16_cached_t1): the f16 decode over n_kv 512 (2 MiB of
+ *   K and V, in cache after the first call), one thread: the step's own speed without
+ *   memory waits, also as GFLOP/s (4 * head_dim * n_kv * n_heads flops) against the
+ *   1-thread FMA peak. No core decodes faster from memory than from cache, so ceil_gbps
+ *   = threads x gbps bounds the f16 decode cases of the run (f32 moves twice the bytes
+ *   for the same arithmetic), and ceil_pct_bw, ceil_gbps against the limits line's
+ *   read_gbps, bounds their pct_bw: where it is below a target, the f16 decode cannot
+ *   reach that target on this machine at that moment, whatever its memory access does.
  * Prefill: n_q = n_kv, causal; flops = 4 * head_dim * n(n+1)/2 * n_heads (q.k and p.v,
  *   2 flops per multiply-add, over the causal pairs); pct_peak against the 2-thread
  *   fp32 FMA peak (likewise the larger of the start and end measurements).
@@ -189,11 +199,12 @@ static void check_result(const char *name, attn_run *r, lcx_dtype type, const vo
 }
 
 /* ---- results, printed at the end ---------------------------------------------- */
-enum { R_DECODE, R_PREFILL, R_SCALING, R_MERGE };
+enum { R_DECODE, R_CACHED, R_PREFILL, R_SCALING, R_MERGE };
 typedef struct {
     char name[64];
     int kind, one_thread;
-    double ms, ms2, amount; /* amount: bytes (decode, merge) or flops (prefill) */
+    double ms, ms2, amount; /* amount: bytes (decode, merge) or flops (prefill); ms2:
+                               the N-thread time (scaling) or the flops (cached decode) */
     double bw;              /* decode: read GB/s measured beside the case */
 } result;
 static result results[32];
@@ -291,6 +302,28 @@ static void bench_decode_paged(const char *name, const lcx_f16 *k, const lcx_f16
     free(vc);
     free((void *)kp);
     free((void *)vp);
+}
+
+/* The decode step's own speed, with its memory waits taken away: one thread, n_kv
+   small enough (n_kv 512: 2 MiB of f16 K and V) that the cache holds it after the
+   first call. Timed in batches of calls (one call takes tens of microseconds). Its
+   rate is what one core can decode at most; bench_threads cores at most that many
+   times it, which main prints beside the read bandwidth (ceil_gbps, ceil_pct_bw). */
+#define CACHED_BATCH 64
+static void attn_call_batch(void *p) {
+    for (int i = 0; i < CACHED_BATCH; i++) attn_call(p);
+}
+static void bench_decode_cached(const char *name, const lcx_f16 *k, const lcx_f16 *v,
+                                int64_t n_kv, const float *q, float *out) {
+    attn_run r;
+    lcx_kv_view kv = lcx_kv_view_contiguous(LCX_F16, k, v, n_kv, 0, 0, NULL);
+    attn_prepare(&r, make_desc(1, 1), q, 1, kv, out);
+    attn_call_batch(&r); /* warm-up: K and V into the cache */
+    double ms = lcxb_time_ms(attn_call_batch, &r, decode_reps()) / CACHED_BATCH;
+    check_result(name, &r, LCX_F16, k, v, n_kv);
+    attn_release(&r);
+    result *res = add_result(R_CACHED, name, ms, (double)n_kv * (double)ROW_KV * 2.0 * 2.0, 1);
+    res->ms2 = 4.0 * HEAD_DIM * (double)n_kv * N_HEADS; /* flops: q.k and p.v */
 }
 
 /* ---- prefill ------------------------------------------------------------------ */
@@ -457,6 +490,7 @@ int main(int argc, char **argv) {
         bench_decode(name, LCX_F16, k, v, n_mid, 1, q, out);
         snprintf(name, sizeof name, "attn_decode_f16_n%lld_paged", (long long)n_mid);
         bench_decode_paged(name, k, v, n_mid, quick ? 64 : 256, q, out);
+        bench_decode_cached("attn_decode_f16_cached_t1", k, v, 512, q, out);
         free(k);
         free(v);
         free(k32);
@@ -531,6 +565,14 @@ int main(int argc, char **argv) {
             if (bw_seen[r->one_thread ? 1 : 2] > run) run = bw_seen[r->one_thread ? 1 : 2];
             printf("bench: name=%s ms=%.3f gbps=%.2f pct_bw=%.1f bw_gbps=%.2f pct_bw_run=%.1f\n",
                    r->name, r->ms, gbps, 100.0 * gbps / r->bw, r->bw, 100.0 * gbps / run);
+            break;
+        }
+        case R_CACHED: {
+            double gbps = r->amount / (r->ms * 1e-3) * 1e-9, gflops = r->ms2 / (r->ms * 1e-3) * 1e-9;
+            printf("bench: name=%s ms=%.4f gbps=%.2f gflops=%.1f pct_peak=%.1f ceil_gbps=%.2f "
+                   "ceil_pct_bw=%.1f\n",
+                   r->name, r->ms, gbps, gflops, 100.0 * gflops / fma1, bench_threads * gbps,
+                   100.0 * bench_threads * gbps / bw2);
             break;
         }
         case R_PREFILL: {
