@@ -3189,61 +3189,78 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
     }
 }
 
-/* Online softmax over one tile, 16 keys per vector, the row's logits in registers. */
+/* Online softmax over one tile, 16 keys per vector, a quad of rows at a time: the
+   quad's logits (scaled, capped, masked, written back) and maxima, then its exps and
+   sums. Row after row, each row's chain (maximum, reduction, exps, sum) ran alone; side
+   by side, four are in flight together: the decode step from cache (Zen 4, one thread,
+   f16, n_kv 1024, calls alternating) 0.4% and 1.8% faster, 10 of 10 rounds each; a
+   causal prefill (f32, n 1024, one thread) unchanged. */
 LCX__STATIC void lcx__attn_online_avx512(const lcx__attn *a, const lcx__attn_scr *sc, int R,
                                          int n, const int64_t *kpos, int partial) {
-    float kf[LCX__ATTN_TK], kx[LCX__ATTN_TK];
+    float kf[LCX__ATTN_TK], kx[LCX__ATTN_TK], mq[4];
     const int nv = (n + 15) / 16;
     const __m512 ninf = _mm512_set1_ps(-INFINITY), vscale = _mm512_set1_ps(a->scale);
     __mmask16 valid[4];
-    int r, v, kfast = 0;
+    int r, r0, v, kfast = 0;
     if (a->alibi) kfast = lcx__attn_kf(kpos, n, kf);
     for (v = 0; v < 4; v++) {
         int w = n - 16 * v;
         valid[v] = (__mmask16)(w >= 16 ? 0xFFFFu : w <= 0 ? 0u : (1u << w) - 1u);
     }
-    for (r = 0; r < R; r++) {
-        float *s = sc->s + (size_t)r * LCX__ATTN_TK;
-        __m512 x[4], mx = ninf, sum = _mm512_setzero_ps();
-        float m_old = sc->m[r], m_new, al, k0 = 0.0f;
-        const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 */
-        if (a->alibi) kr = lcx__attn_krow(kpos, n, sc->kref[r], kfast, kf, kx, &k0);
-        for (v = 0; v < nv; v++) {
-            __mmask16 vis = valid[v];
-            x[v] = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * v), vscale);
-            if (a->softcap > 0) x[v] = lcx__attn_softcap16(x[v], a->softcap);
-            if (a->alibi) {
-                __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kr + 16 * v), _mm512_set1_ps(k0));
-                x[v] = _mm512_fmadd_ps(_mm512_set1_ps(sc->slope[r]), rel, x[v]);
-            }
-            if (partial) {
-                __m512i qp = _mm512_set1_epi64(sc->qpos[r]);
-                __mmask8 lo = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v)), qp);
-                __mmask8 hi = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v + 8)), qp);
-                vis = (__mmask16)(vis & ((unsigned)lo | ((unsigned)hi << 8)));
-            }
-            x[v] = _mm512_mask_mov_ps(ninf, vis, x[v]);
-            mx = _mm512_max_ps(mx, x[v]);
-        }
-        m_new = _mm512_reduce_max_ps(mx);
-        if (m_old > m_new) m_new = m_old;
-        if (m_new == -INFINITY) {
-            for (v = 0; v < nv; v++) _mm512_storeu_ps(s + 16 * v, _mm512_setzero_ps());
-            sc->alpha[r] = 1.0f;
-            continue;
-        }
-        {
-            const __m512 vm = _mm512_set1_ps(m_new);
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const int re = R - r0 < 4 ? R : r0 + 4;
+        /* the quad's logits and their maxima first, then its exps: four independent
+           chains next to each other, not one row's whole chain after another's */
+        for (r = r0; r < re; r++) {
+            float *s = sc->s + (size_t)r * LCX__ATTN_TK;
+            __m512 mx = ninf;
+            float k0 = 0.0f, m_new;
+            const float *kr = kf; /* ALiBi: kp - kref = kr[j] + k0 */
+            if (a->alibi) kr = lcx__attn_krow(kpos, n, sc->kref[r], kfast, kf, kx, &k0);
             for (v = 0; v < nv; v++) {
-                __m512 p = lcx__attn_exp16(_mm512_sub_ps(x[v], vm));
-                sum = _mm512_add_ps(sum, p);
-                _mm512_storeu_ps(s + 16 * v, p);
+                __mmask16 vis = valid[v];
+                __m512 x = _mm512_mul_ps(_mm512_loadu_ps(s + 16 * v), vscale);
+                if (a->softcap > 0) x = lcx__attn_softcap16(x, a->softcap);
+                if (a->alibi) {
+                    __m512 rel = _mm512_add_ps(_mm512_loadu_ps(kr + 16 * v), _mm512_set1_ps(k0));
+                    x = _mm512_fmadd_ps(_mm512_set1_ps(sc->slope[r]), rel, x);
+                }
+                if (partial) {
+                    __m512i qp = _mm512_set1_epi64(sc->qpos[r]);
+                    __mmask8 lo = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v)), qp);
+                    __mmask8 hi = _mm512_cmple_epi64_mask(_mm512_loadu_si512((const void *)(kpos + 16 * v + 8)), qp);
+                    vis = (__mmask16)(vis & ((unsigned)lo | ((unsigned)hi << 8)));
+                }
+                x = _mm512_mask_mov_ps(ninf, vis, x);
+                _mm512_storeu_ps(s + 16 * v, x);
+                mx = _mm512_max_ps(mx, x);
             }
+            m_new = _mm512_reduce_max_ps(mx);
+            mq[r - r0] = sc->m[r] > m_new ? sc->m[r] : m_new;
         }
-        al = m_old == m_new ? 1.0f : lcx__attn_exp_ref(m_old - m_new); /* no call when the max holds */
-        sc->alpha[r] = al;
-        sc->l[r] = sc->l[r] * al + _mm512_reduce_add_ps(sum);
-        sc->m[r] = m_new;
+        for (r = r0; r < re; r++) {
+            float *s = sc->s + (size_t)r * LCX__ATTN_TK;
+            const float m_old = sc->m[r], m_new = mq[r - r0];
+            __m512 sum = _mm512_setzero_ps();
+            float al;
+            if (m_new == -INFINITY) {
+                for (v = 0; v < nv; v++) _mm512_storeu_ps(s + 16 * v, _mm512_setzero_ps());
+                sc->alpha[r] = 1.0f;
+                continue;
+            }
+            {
+                const __m512 vm = _mm512_set1_ps(m_new);
+                for (v = 0; v < nv; v++) {
+                    __m512 p = lcx__attn_exp16(_mm512_sub_ps(_mm512_loadu_ps(s + 16 * v), vm));
+                    sum = _mm512_add_ps(sum, p);
+                    _mm512_storeu_ps(s + 16 * v, p);
+                }
+            }
+            al = m_old == m_new ? 1.0f : lcx__attn_exp_ref(m_old - m_new); /* no call when the max holds */
+            sc->alpha[r] = al;
+            sc->l[r] = sc->l[r] * al + _mm512_reduce_add_ps(sum);
+            sc->m[r] = m_new;
+        }
     }
     /* the padding rows of the last quad: probabilities 0, so that P V can run whole
        quads (their outputs land in the scratch's padding rows, never read) */
