@@ -204,7 +204,8 @@ typedef struct {
     char name[64];
     int kind, one_thread;
     double ms, ms2, amount; /* amount: bytes (decode, merge) or flops (prefill); ms2:
-                               the N-thread time (scaling) or the flops (cached decode) */
+                               the N-thread time (scaling) */
+    double flops;           /* cached decode: the flops of one call (amount: its bytes) */
     double bw;              /* decode: read GB/s measured beside the case */
 } result;
 static result results[32];
@@ -323,7 +324,7 @@ static void bench_decode_cached(const char *name, const lcx_f16 *k, const lcx_f1
     check_result(name, &r, LCX_F16, k, v, n_kv);
     attn_release(&r);
     result *res = add_result(R_CACHED, name, ms, (double)n_kv * (double)ROW_KV * 2.0 * 2.0, 1);
-    res->ms2 = 4.0 * HEAD_DIM * (double)n_kv * N_HEADS; /* flops: q.k and p.v */
+    res->flops = 4.0 * HEAD_DIM * (double)n_kv * N_HEADS; /* q.k and p.v */
 }
 
 /* ---- prefill ------------------------------------------------------------------ */
@@ -568,7 +569,7 @@ int main(int argc, char **argv) {
             break;
         }
         case R_CACHED: {
-            double gbps = r->amount / (r->ms * 1e-3) * 1e-9, gflops = r->ms2 / (r->ms * 1e-3) * 1e-9;
+            double gbps = r->amount / (r->ms * 1e-3) * 1e-9, gflops = r->flops / (r->ms * 1e-3) * 1e-9;
             printf("bench: name=%s ms=%.4f gbps=%.2f gflops=%.1f pct_peak=%.1f ceil_gbps=%.2f "
                    "ceil_pct_bw=%.1f\n",
                    r->name, r->ms, gbps, gflops, 100.0 * gflops / fma1, bench_threads * gbps,
