@@ -534,7 +534,13 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * 5-22% slower: measure on your machine.
  * Accumulation is float. exp() never sees an argument that would make a subnormal
  * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
- * -1e4) cost nothing extra.
+ * -1e4) cost nothing extra. The dot products' rounding grows with the logits, and the
+ * softmax passes it on to the weights. Against a double-precision reference (f32 K and
+ * V, head_dim 128, scale 1/sqrt(d), 12 cases per point), the largest |out - ref| per max
+ * |v| was 1.5e-6, 4.3e-6, 1.1e-5, 2.2e-5 and 3.8e-5 for logits of standard deviation 2,
+ * 4, 8, 16 and 32 on the paths that sum each dot in order (scalar, AVX-512 prefill; 64
+ * queries). The paths that keep 8 or 16 partial sums (AVX2, AVX-512 decode) had a
+ * quarter to a third of the in-order error at spreads of 8 to 32.
  *
  * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
  * wants at the resolved thread count, counting no more threads than the call has jobs
