@@ -2757,6 +2757,14 @@ LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const 
         _mm_prefetch(pf4_ + 128, _MM_HINT_T1);                                   \
         _mm_prefetch(pf4_ + 192, _MM_HINT_T1);                                   \
     } while (0)
+/* A small decode tile, whose rows the step prefetches a few keys ahead (in address order
+   where they form a span): K and V of a tile (nk heads, koff/voff bytes between heads) in
+   at most 256 KiB, and K rows (kbytes) of whole 256-byte steps (d 64, 128, 256 f32; 128,
+   256 f16). */
+LCX__ATTN_FI int lcx__attn_small_tile(int nk, size_t koff, size_t voff, size_t kbytes) {
+    return (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10) &&
+           kbytes % 256 == 0;
+}
 /* A tile's rows as one span: row[0] when its n rows lie back to back, each holding nk
    packed heads of hbytes (head stride hstride == hbytes: a [token][head][dim] cache, a
    tile within one page), else NULL. */
@@ -3433,10 +3441,8 @@ LCX__ATTN_FI void lcx__attn_heads16_body(const lcx__attn *a, float *scr, int nk,
     const size_t kes = (size_t)lcx__attn_esize(a->kt), ves = (size_t)lcx__attn_esize(a->vt);
     const size_t koff = (size_t)a->khs * kes, voff = (size_t)a->vhs * ves;
     const size_t kbytes = (size_t)(dc ? dc : a->d) * kes;
-    /* K ahead (and in address order where the rows allow): for tiles of at most 256 KiB
-       (K and V) with K rows of whole 256-byte steps (d 64, 128, 256 f32; 128, 256 f16) */
-    const int ahead = (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10) &&
-                      kbytes % 256 == 0;
+    /* K ahead (and in address order where the rows allow) in a small tile */
+    const int ahead = lcx__attn_small_tile(nk, koff, voff, kbytes);
     /* K prefetched as in a small tile: small tiles, and f32 K (LCX__ATTN_KAHEAD_F32) */
     const int kahead = ahead || (kt == LCX_F32 && kbytes % 256 == 0); /* ahead, or f32 K */
     const char *kspan = kahead ? lcx__attn_span(nkrow, nn, nk, kbytes, koff) : NULL;
@@ -3886,7 +3892,7 @@ LCX__ATTN_FI void lcx__attn_sdh8_body(const lcx__attn *a, float *scr, int nk, in
                                       const void *const *krow, int nn, const char *kcur,
                                       const char *kspan, const int kt) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d);
-    const size_t es = (size_t)(kt == LCX_F32 ? 4 : 2), koff = (size_t)a->khs * es;
+    const size_t koff = (size_t)a->khs * (size_t)lcx__attn_esize(kt);
     const size_t sec = a->sec_floats, rowb = (size_t)nk * koff;
     lcx__attn_scr s0;
     size_t qoff, soff;
@@ -3976,8 +3982,7 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     if (simd == LCX__SIMD_AVX2 && a->kt != LCX_F32) { /* see lcx__attn_heads_avx2 */
         const int nk = kvh1 - kvh0;
         const size_t kbytes = (size_t)a->d * (size_t)lcx__attn_esize(a->kt);
-        if ((size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10) &&
-            kbytes % 256 == 0) {
+        if (lcx__attn_small_tile(nk, koff, voff, kbytes)) {
             const char *kcur = lcx__attn_span(krow, t->n, nk, kbytes, koff);
             if (kcur) {
                 lcx__attn_heads_avx2(a, scr, nk, R, t, krow, vrow, kpos, nvrow, nn, kcur,
