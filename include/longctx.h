@@ -515,9 +515,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * 64 when that would leave fewer than 4 items per thread) and walks the key tiles (64
  * keys) that an enumerator yields: tiles wholly above the causal diagonal are never
  * touched, tiles wholly below it are not masked element by element. A tile's K is
- * transposed once into the scratch and shared by every row (an AVX-512 4x64
- * register-blocked kernel; AVX2: K and V widened into the scratch once per tile), then
- * online softmax, then O += P V.
+ * transposed (and widened) once into the scratch and shared by every row
+ * (register-blocked kernels: AVX-512 4 rows x 64 keys, AVX2 4 x 24), V widened into the
+ * scratch once per tile, then online softmax, then O += P V.
  * Decode (n_q <= 8): work items are ranges of keys, each covering every KV head, so
  * the cache is read once per call, in address order, with all the query heads of a
  * KV head served by each K/V row while it is in registers (f16/bf16 widened in
@@ -540,8 +540,9 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * V, head_dim 128, scale 1/sqrt(d), 12 cases per point), the largest |out - ref| per max
  * |v| was 1.5e-6, 4.3e-6, 1.1e-5, 2.2e-5 and 3.8e-5 for logits of standard deviation 2,
  * 4, 8, 16 and 32 on the paths that sum each dot in order (scalar, AVX-512 prefill; 64
- * queries). The paths that keep 8 or 16 partial sums (AVX2, AVX-512 decode) had a
- * quarter to a third of the in-order error at spreads of 8 to 32.
+ * queries). The paths that keep partial sums (8 or 16 lanes: AVX2 and AVX-512 decode;
+ * blocks of 32 dims: AVX2 prefill) had a quarter to two fifths of the in-order error at
+ * spreads of 8 to 32.
  *
  * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
  * wants at the resolved thread count, counting no more threads than the call has jobs
@@ -2129,6 +2130,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    then the public entry points. */
 
 #define LCX__ATTN_TK 64          /* keys per tile */
+#define LCX__ATTN_DBLK 32        /* AVX2 prefill logits: dims per partial sum */
 #define LCX__ATTN_KAHEAD 8       /* decode, small tiles: K prefetched this many keys ahead */
 #define LCX__ATTN_KAHEAD_ROWS 16 /* ... when the tile's K rows are not one span (small pages) */
 /* Decode, small tiles whose K rows form one span (a [token][head][dim] cache): at each
@@ -2226,7 +2228,7 @@ LCX__INLINE size_t lcx__attn_r16(size_t x) { return (x + 15) & ~(size_t)15; }
 typedef struct lcx__attn_ptrs {
     const void *rows[2][2][LCX__ATTN_TK]; /* [buffer][K, V][key]: this tile, the next */
     const void *hk[LCX__ATTN_TK], *hv[LCX__ATTN_TK]; /* one KV head's rows (decode) */
-    const void *dense_k[LCX__ATTN_TK], *dense_v[LCX__ATTN_TK]; /* dense rows (prefill) */
+    const void *dense_v[LCX__ATTN_TK]; /* dense V rows (prefill) */
     int64_t kpos[LCX__ATTN_TK];
 } lcx__attn_ptrs;
 #define LCX__ATTN_PTRS_FLOATS ((sizeof(lcx__attn_ptrs) + 63) / 64 * 16)
@@ -2707,18 +2709,21 @@ LCX__STATIC void lcx__attn_pv_ref(const lcx__attn *a, const lcx__attn_scr *sc, i
    of the AVX2 logits (12 loads per 8 FMAs). */
 #if defined(__GNUC__)
 #  define LCX__ATTN_KEEP4(a, b, c, d) __asm__("" : "+v"(a), "+v"(b), "+v"(c), "+v"(d))
+#  define LCX__ATTN_KEEP3(a, b, c) __asm__("" : "+v"(a), "+v"(b), "+v"(c))
 #  define LCX__ATTN_KEEP2(a, b) __asm__("" : "+v"(a), "+v"(b))
 #else
 #  define LCX__ATTN_KEEP4(a, b, c, d) ((void)0)
+#  define LCX__ATTN_KEEP3(a, b, c) ((void)0)
 #  define LCX__ATTN_KEEP2(a, b) ((void)0)
 #endif
 
-/* Prefill: a K or V tile widened to float into the scratch at SIMD level simd, rows
-   `stride` floats apart (zero padded), and the row pointers into out. Every row of the
-   item then reads the tile from L1 in order: read from the cache, its rows lie 2-4 KiB
-   apart, in a few L1 sets, and f16/bf16 would be converted again for every 4 rows (AVX2,
-   one thread, causal prefill n 2048, d 128: f32 62 -> 83 GFLOP/s, f16 76 -> 82, of about
-   114). */
+/* Prefill: a V tile widened to float into the scratch at SIMD level simd, rows `stride`
+   floats apart (zero padded), and the row pointers into out (K tiles are transposed
+   instead: lcx__attn_pack_kt_body, lcx__attn_pack_kt8_body). Every row of the item then
+   reads the tile from L1 in order: read from the cache, its rows lie 2-4 KiB apart, in a
+   few L1 sets, and f16/bf16 would be converted again for every 4 rows (AVX2 with K and V
+   both so, one thread, causal prefill n 2048, d 128: f32 62 -> 83 GFLOP/s, f16 76 -> 82,
+   of about 114). */
 LCX__STATIC void lcx__attn_dense(int simd, const void *const *row, int n, int type, int cols,
                                  size_t stride, float *dst, const void **out) {
     int j;
@@ -3594,6 +3599,143 @@ LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__att
     else lcx__attn_sd8_body(a, sc, R, n, krow, pf, LCX_BF16);
 }
 
+/* 8 x 8 transpose in registers: r[k][c] -> r[c][k] */
+LCX__ATTN_FI void lcx__attn_tr8(__m256 *r) {
+    __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+    r[0] = _mm256_permute2f128_ps(u0, u4, 0x20); r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+    r[1] = _mm256_permute2f128_ps(u1, u5, 0x20); r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+    r[2] = _mm256_permute2f128_ps(u2, u6, 0x20); r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+    r[3] = _mm256_permute2f128_ps(u3, u7, 0x20); r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* K tile -> kt[i][j] (float, i < d, j < n rounded up to 8; columns j >= n repeat key
+   n - 1, whose logits the online step masks) */
+LCX__ATTN_FI void lcx__attn_pack_kt8_body(const lcx__attn *a, const lcx__attn_scr *sc, int n,
+                                          const void *const *krow, const int kt) {
+    const int d = a->d, d8 = d & ~7;
+    int j0, i0, k;
+    for (j0 = 0; j0 < n; j0 += 8) {
+        const void *rw[8];
+        for (k = 0; k < 8; k++) rw[k] = krow[j0 + k < n ? j0 + k : n - 1];
+        for (i0 = 0; i0 < d8; i0 += 8) {
+            __m256 r[8];
+            for (k = 0; k < 8; k++) r[k] = lcx__attn_ld8(rw[k], kt, i0);
+            lcx__attn_tr8(r);
+            for (k = 0; k < 8; k++) _mm256_storeu_ps(sc->kt + (size_t)(i0 + k) * LCX__ATTN_TK + j0, r[k]);
+        }
+        for (i0 = d8; i0 < d; i0++)
+            for (k = 0; k < 8; k++) sc->kt[(size_t)i0 * LCX__ATTN_TK + j0 + k] = lcx__attn_ld(rw[k], kt, i0);
+    }
+}
+
+/* Prefill logits, AVX2 (as lcx__attn_scores_packed_avx512): the K tile transposed once
+   into the scratch, then for each block of 24 keys (then 16, then 8) every quad of rows:
+   4 rows x 24 keys of accumulators (12, each taking one FMA per dimension, as in
+   lcx__attn_pv8_body), one broadcast q element and 3 K^T loads per 12 FMAs. Each dot is
+   summed in blocks of LCX__ATTN_DBLK dims, the blocks' sums added in the logits'
+   scratch: one sum in order over all d had 2.7-3.8x the error at logits of standard
+   deviation 8-32 (as the AVX-512 prefill's, the header's lcx_attention notes); the
+   blocks cost nothing measurable here (Zen 4, -mno-avx512f, causal f32 n 2048: 1.012
+   and 0.999 against one sum), blocks of 16 no better. Against the kernel it replaced
+   (4 rows x 2 keys of 8-lane dots with horizontal sums, K widened into rows): 8% faster
+   on one thread, 13% on two. Rows past R repeat the quad's first row; their logits land in
+   the scratch's padding rows. */
+LCX__STATIC void lcx__attn_scores_packed_avx2(const lcx__attn *a, const lcx__attn_scr *sc,
+                                              int R, int n, const void *const *krow) {
+    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d), n8 = (n + 7) & ~7;
+    int r0, j0, i, i0;
+    if (a->kt == LCX_F32) lcx__attn_pack_kt8_body(a, sc, n, krow, LCX_F32);
+    else if (a->kt == LCX_F16) lcx__attn_pack_kt8_body(a, sc, n, krow, LCX_F16);
+    else lcx__attn_pack_kt8_body(a, sc, n, krow, LCX_BF16);
+    for (j0 = 0; j0 < n8;) {
+        const int w = n8 - j0 >= 24 ? 24 : n8 - j0;
+        for (r0 = 0; r0 < R; r0 += 4) {
+            const float *q0 = sc->qp + (size_t)r0 * dp;
+            const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+            const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+            const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+            const float *kt = sc->kt + j0;
+            float *s = sc->s + (size_t)r0 * LCX__ATTN_TK + j0;
+            for (i0 = 0; i0 < d; i0 += LCX__ATTN_DBLK) {
+                const int ie = d - i0 < LCX__ATTN_DBLK ? d : i0 + LCX__ATTN_DBLK;
+                __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00;
+                __m256 c12 = c00, c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
+                if (w == 24) {
+                    for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
+                        __m256 k0 = _mm256_loadu_ps(kt), k1 = _mm256_loadu_ps(kt + 8);
+                        __m256 k2 = _mm256_loadu_ps(kt + 16), b;
+                        LCX__ATTN_KEEP3(k0, k1, k2);
+                        b = _mm256_set1_ps(q0[i]);
+                        c00 = _mm256_fmadd_ps(b, k0, c00); c01 = _mm256_fmadd_ps(b, k1, c01); c02 = _mm256_fmadd_ps(b, k2, c02);
+                        b = _mm256_set1_ps(q1[i]);
+                        c10 = _mm256_fmadd_ps(b, k0, c10); c11 = _mm256_fmadd_ps(b, k1, c11); c12 = _mm256_fmadd_ps(b, k2, c12);
+                        b = _mm256_set1_ps(q2[i]);
+                        c20 = _mm256_fmadd_ps(b, k0, c20); c21 = _mm256_fmadd_ps(b, k1, c21); c22 = _mm256_fmadd_ps(b, k2, c22);
+                        b = _mm256_set1_ps(q3[i]);
+                        c30 = _mm256_fmadd_ps(b, k0, c30); c31 = _mm256_fmadd_ps(b, k1, c31); c32 = _mm256_fmadd_ps(b, k2, c32);
+                    }
+                } else if (w == 16) {
+                    for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
+                        __m256 k0 = _mm256_loadu_ps(kt), k1 = _mm256_loadu_ps(kt + 8), b;
+                        LCX__ATTN_KEEP2(k0, k1);
+                        b = _mm256_set1_ps(q0[i]);
+                        c00 = _mm256_fmadd_ps(b, k0, c00); c01 = _mm256_fmadd_ps(b, k1, c01);
+                        b = _mm256_set1_ps(q1[i]);
+                        c10 = _mm256_fmadd_ps(b, k0, c10); c11 = _mm256_fmadd_ps(b, k1, c11);
+                        b = _mm256_set1_ps(q2[i]);
+                        c20 = _mm256_fmadd_ps(b, k0, c20); c21 = _mm256_fmadd_ps(b, k1, c21);
+                        b = _mm256_set1_ps(q3[i]);
+                        c30 = _mm256_fmadd_ps(b, k0, c30); c31 = _mm256_fmadd_ps(b, k1, c31);
+                    }
+                } else { /* 8 keys: even and odd dimensions apart, two chains per row */
+                    for (i = i0; i < ie; i += 2, kt += 2 * LCX__ATTN_TK) {
+                        __m256 k0 = _mm256_loadu_ps(kt), k1 = _mm256_loadu_ps(kt + LCX__ATTN_TK);
+                        LCX__ATTN_KEEP2(k0, k1);
+                        c00 = _mm256_fmadd_ps(_mm256_set1_ps(q0[i]), k0, c00);
+                        c01 = _mm256_fmadd_ps(_mm256_set1_ps(q0[i + 1]), k1, c01);
+                        c10 = _mm256_fmadd_ps(_mm256_set1_ps(q1[i]), k0, c10);
+                        c11 = _mm256_fmadd_ps(_mm256_set1_ps(q1[i + 1]), k1, c11);
+                        c20 = _mm256_fmadd_ps(_mm256_set1_ps(q2[i]), k0, c20);
+                        c21 = _mm256_fmadd_ps(_mm256_set1_ps(q2[i + 1]), k1, c21);
+                        c30 = _mm256_fmadd_ps(_mm256_set1_ps(q3[i]), k0, c30);
+                        c31 = _mm256_fmadd_ps(_mm256_set1_ps(q3[i + 1]), k1, c31);
+                    }
+                    c00 = _mm256_add_ps(c00, c01); c10 = _mm256_add_ps(c10, c11);
+                    c20 = _mm256_add_ps(c20, c21); c30 = _mm256_add_ps(c30, c31);
+                }
+                /* the block's sums added to the earlier blocks' (stored), then stored */
+#define LCX__ATTN_ST8(row, x0, x1, x2)                                                \
+    do {                                                                              \
+        float *s_ = s + (row) * LCX__ATTN_TK;                                         \
+        if (i0) x0 = _mm256_add_ps(x0, _mm256_loadu_ps(s_));                          \
+        _mm256_storeu_ps(s_, x0);                                                     \
+        if (w > 8) {                                                                  \
+            if (i0) x1 = _mm256_add_ps(x1, _mm256_loadu_ps(s_ + 8));                  \
+            _mm256_storeu_ps(s_ + 8, x1);                                             \
+        }                                                                             \
+        if (w > 16) {                                                                 \
+            if (i0) x2 = _mm256_add_ps(x2, _mm256_loadu_ps(s_ + 16));                 \
+            _mm256_storeu_ps(s_ + 16, x2);                                            \
+        }                                                                             \
+    } while (0)
+                LCX__ATTN_ST8(0, c00, c01, c02);
+                LCX__ATTN_ST8(1, c10, c11, c12);
+                LCX__ATTN_ST8(2, c20, c21, c22);
+                LCX__ATTN_ST8(3, c30, c31, c32);
+#undef LCX__ATTN_ST8
+            }
+        }
+        j0 += w;
+    }
+}
+
 /* cap * tanh(s / cap), as lcx__attn_softcap16 */
 LCX__ATTN_FI __m256 lcx__attn_softcap8(__m256 s, float cap) {
     const __m256 sign = _mm256_set1_ps(-0.0f), one = _mm256_set1_ps(1.0f);
@@ -3858,11 +4000,9 @@ LCX__ATTN_NOINLINE void lcx__attn_step(const lcx__attn *a, int simd, const lcx__
 #if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
         if (!pf) { /* prefill: the tile is reused by every row: make it dense */
-            lcx__attn_dense(simd, krow, t->n, a->kt, a->d, lcx__attn_r16((size_t)a->d), sc->kt,
-                            pa->dense_k);
+            lcx__attn_scores_packed_avx2(a, sc, R, t->n, krow);
             lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc,
                             pa->dense_v);
-            lcx__attn_sd8_body(a, sc, R, t->n, pa->dense_k, NULL, LCX_F32);
             lcx__attn_online_avx2(a, sc, R, t->n, kpos, t->partial);
             lcx__attn_pv_avx2(a, sc, R, t->n, pa->dense_v, LCX_F32, NULL);
             return;
