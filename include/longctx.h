@@ -536,13 +536,13 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * Accumulation is float. exp() never sees an argument that would make a subnormal
  * (exp(x < -87.3) is 0), so very negative logits (ALiBi over 128K tokens, logits of
  * -1e4) cost nothing extra. The dot products' rounding grows with the logits, and the
- * softmax passes it on to the weights. Against a double-precision reference (f32 K and
- * V, head_dim 128, scale 1/sqrt(d), 12 cases per point), the largest |out - ref| per max
- * |v| was 1.5e-6, 4.3e-6, 1.1e-5, 2.2e-5 and 3.8e-5 for logits of standard deviation 2,
- * 4, 8, 16 and 32 on the paths that sum each dot in order (scalar, AVX-512 prefill; 64
- * queries). The paths that keep partial sums (8 or 16 lanes: AVX2 and AVX-512 decode;
- * blocks of 32 dims: AVX2 prefill) had a quarter to two fifths of the in-order error at
- * spreads of 8 to 32.
+ * softmax passes it on to the weights. Every path sums each dot in parts (8 or 16
+ * lanes, or blocks of 32 dims): from logits of standard deviation 8 up, one sum in
+ * order over head_dim measured 2.5-3.2 times the error. Against a double-precision
+ * reference (f32 K and V, scale 1/sqrt(d), 64 queries, 12 cases per point), the largest
+ * |out - ref| per max |v| was 1.1e-6, 2.3e-6, 3.5e-6, 7.1e-6 and 1.4e-5 for logits of
+ * standard deviation 2, 4, 8, 16 and 32 at head_dim 128 (head_dim 256: 1.6e-5 at 32,
+ * 2.4e-5 at 48); one query (decode) about half that at 32.
  *
  * Workspace: lcx_attention_workspace_size() gives the bytes for the plan the kernel
  * wants at the resolved thread count, counting no more threads than the call has jobs
@@ -2130,7 +2130,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    then the public entry points. */
 
 #define LCX__ATTN_TK 64          /* keys per tile */
-#define LCX__ATTN_DBLK 32        /* AVX2 prefill logits: dims per partial sum */
+#define LCX__ATTN_DBLK 32        /* prefill logits: dims per partial sum */
 #define LCX__ATTN_KAHEAD 8       /* decode, small tiles: K prefetched this many keys ahead */
 #define LCX__ATTN_KAHEAD_ROWS 16 /* ... when the tile's K rows are not one span (small pages) */
 /* Decode, small tiles whose K rows form one span (a [token][head][dim] cache): at each
@@ -2622,12 +2622,17 @@ LCX__INLINE float lcx__attn_exp_ref(float x) { return x < LCX__ATTN_EXP_LO ? 0.0
 /* S[r][j] = q_r . k_j */
 LCX__STATIC void lcx__attn_scores_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                       const void *const *krow) {
-    int dp = (int)lcx__attn_r16((size_t)a->d), r, j, i;
+    int dp = (int)lcx__attn_r16((size_t)a->d), r, j, i, i0;
     for (r = 0; r < R; r++)
         for (j = 0; j < n; j++) {
             const float *qr = sc->qp + (size_t)r * dp;
             float acc = 0;
-            for (i = 0; i < a->d; i++) acc += qr[i] * lcx__attn_ld(krow[j], a->kt, i);
+            for (i0 = 0; i0 < a->d; i0 += LCX__ATTN_DBLK) { /* blocks, as the SIMD prefill */
+                const int ie = a->d - i0 < LCX__ATTN_DBLK ? a->d : i0 + LCX__ATTN_DBLK;
+                float part = 0;
+                for (i = i0; i < ie; i++) part += qr[i] * lcx__attn_ld(krow[j], a->kt, i);
+                acc += part;
+            }
             sc->s[r * LCX__ATTN_TK + j] = acc;
         }
 }
@@ -3155,12 +3160,17 @@ LCX__ATTN_FI void lcx__attn_pack_kt_body(const lcx__attn *a, const lcx__attn_scr
 
 /* Prefill logits: the K tile is transposed once into the scratch and then used by
    every row of the item (all queries x all heads of the group): 4 rows x 64 keys of
-   accumulators, one broadcast q element and 4 K^T loads per 16 FMAs. */
+   accumulators, one broadcast q element and 4 K^T loads per 16 FMAs. Each dot is summed
+   in blocks of LCX__ATTN_DBLK dims, the blocks' sums added in the logits' scratch: one
+   sum in order over all d had 2.5-2.8x the error from logits of standard deviation 8 up
+   (3.8e-5 of max |v| at 32, above the tests' 2e-5; blocked 1.4e-5: bench/NOTES.md), for
+   0.4-1.1% of speed (Zen 4, causal f32, calls alternating: n 2048 0.989 one thread,
+   0.993 two; n 4096 0.996). */
 LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
                                                 int R, int n, const void *const *krow) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d);
     const int nv = (n + 15) / 16;
-    int r0, i;
+    int r0, i, i0;
     if (a->kt == LCX_F32) lcx__attn_pack_kt_body(a, sc, n, krow, LCX_F32);
     else if (a->kt == LCX_F16) lcx__attn_pack_kt_body(a, sc, n, krow, LCX_F16);
     else lcx__attn_pack_kt_body(a, sc, n, krow, LCX_BF16);
@@ -3169,55 +3179,74 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
         const float *q1 = r0 + 1 < R ? q0 + dp : q0;
         const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
         const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
-        float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
         const float *kt = sc->kt;
-        __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
-        __m512 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
-        __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
-        __m512 c30 = c00, c31 = c00, c32 = c00, c33 = c00;
-        if (nv > 2) {
-            for (i = 0; i < d; i++, kt += LCX__ATTN_TK) {
-                __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
-                __m512 k2 = _mm512_loadu_ps(kt + 32), k3 = _mm512_loadu_ps(kt + 48);
-                __m512 b;
-                LCX__ATTN_KEEP4(k0, k1, k2, k3);
-                b = _mm512_set1_ps(q0[i]);
-                c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
-                c02 = _mm512_fmadd_ps(b, k2, c02); c03 = _mm512_fmadd_ps(b, k3, c03);
-                b = _mm512_set1_ps(q1[i]);
-                c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
-                c12 = _mm512_fmadd_ps(b, k2, c12); c13 = _mm512_fmadd_ps(b, k3, c13);
-                b = _mm512_set1_ps(q2[i]);
-                c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
-                c22 = _mm512_fmadd_ps(b, k2, c22); c23 = _mm512_fmadd_ps(b, k3, c23);
-                b = _mm512_set1_ps(q3[i]);
-                c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
-                c32 = _mm512_fmadd_ps(b, k2, c32); c33 = _mm512_fmadd_ps(b, k3, c33);
+        for (i0 = 0; i0 < d; i0 += LCX__ATTN_DBLK) {
+            const int ie = d - i0 < LCX__ATTN_DBLK ? d : i0 + LCX__ATTN_DBLK;
+            float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
+            __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
+            __m512 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
+            __m512 c20 = c00, c21 = c00, c22 = c00, c23 = c00;
+            __m512 c30 = c00, c31 = c00, c32 = c00, c33 = c00;
+            if (nv > 2) {
+                for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
+                    __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
+                    __m512 k2 = _mm512_loadu_ps(kt + 32), k3 = _mm512_loadu_ps(kt + 48);
+                    __m512 b;
+                    LCX__ATTN_KEEP4(k0, k1, k2, k3);
+                    b = _mm512_set1_ps(q0[i]);
+                    c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
+                    c02 = _mm512_fmadd_ps(b, k2, c02); c03 = _mm512_fmadd_ps(b, k3, c03);
+                    b = _mm512_set1_ps(q1[i]);
+                    c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
+                    c12 = _mm512_fmadd_ps(b, k2, c12); c13 = _mm512_fmadd_ps(b, k3, c13);
+                    b = _mm512_set1_ps(q2[i]);
+                    c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
+                    c22 = _mm512_fmadd_ps(b, k2, c22); c23 = _mm512_fmadd_ps(b, k3, c23);
+                    b = _mm512_set1_ps(q3[i]);
+                    c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
+                    c32 = _mm512_fmadd_ps(b, k2, c32); c33 = _mm512_fmadd_ps(b, k3, c33);
+                }
+            } else {
+                for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
+                    __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
+                    __m512 b = _mm512_set1_ps(q0[i]);
+                    c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
+                    b = _mm512_set1_ps(q1[i]);
+                    c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
+                    b = _mm512_set1_ps(q2[i]);
+                    c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
+                    b = _mm512_set1_ps(q3[i]);
+                    c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
+                }
             }
-        } else {
-            for (i = 0; i < d; i++, kt += LCX__ATTN_TK) {
-                __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
-                __m512 b = _mm512_set1_ps(q0[i]);
-                c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
-                b = _mm512_set1_ps(q1[i]);
-                c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
-                b = _mm512_set1_ps(q2[i]);
-                c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
-                b = _mm512_set1_ps(q3[i]);
-                c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
-            }
+            /* the block's sums added to the earlier blocks' (stored), then stored; the
+               online step reads nv vectors of each row */
+#define LCX__ATTN_ST16(x0, x1, x2, x3)                                                    \
+    do {                                                                                  \
+        if (i0) {                                                                         \
+            x0 = _mm512_add_ps(x0, _mm512_loadu_ps(s));                                   \
+            x1 = _mm512_add_ps(x1, _mm512_loadu_ps(s + 16));                              \
+        }                                                                                 \
+        _mm512_storeu_ps(s, x0);                                                          \
+        _mm512_storeu_ps(s + 16, x1);                                                     \
+        if (nv > 2) {                                                                     \
+            if (i0) {                                                                     \
+                x2 = _mm512_add_ps(x2, _mm512_loadu_ps(s + 32));                          \
+                x3 = _mm512_add_ps(x3, _mm512_loadu_ps(s + 48));                          \
+            }                                                                             \
+            _mm512_storeu_ps(s + 32, x2);                                                 \
+            _mm512_storeu_ps(s + 48, x3);                                                 \
+        }                                                                                 \
+    } while (0)
+            LCX__ATTN_ST16(c00, c01, c02, c03);
+            s += LCX__ATTN_TK;
+            LCX__ATTN_ST16(c10, c11, c12, c13);
+            s += LCX__ATTN_TK;
+            LCX__ATTN_ST16(c20, c21, c22, c23);
+            s += LCX__ATTN_TK;
+            LCX__ATTN_ST16(c30, c31, c32, c33);
+#undef LCX__ATTN_ST16
         }
-        _mm512_storeu_ps(s, c00); _mm512_storeu_ps(s + 16, c01);
-        _mm512_storeu_ps(s + 32, c02); _mm512_storeu_ps(s + 48, c03);
-        s += LCX__ATTN_TK;
-        _mm512_storeu_ps(s, c10); _mm512_storeu_ps(s + 16, c11);
-        _mm512_storeu_ps(s + 32, c12); _mm512_storeu_ps(s + 48, c13);
-        s += LCX__ATTN_TK;
-        _mm512_storeu_ps(s, c20); _mm512_storeu_ps(s + 16, c21);
-        _mm512_storeu_ps(s + 32, c22); _mm512_storeu_ps(s + 48, c23);
-        s += LCX__ATTN_TK;
-        _mm512_storeu_ps(s, c30); _mm512_storeu_ps(s + 16, c31);
-        _mm512_storeu_ps(s + 32, c32); _mm512_storeu_ps(s + 48, c33);
     }
 }
 
@@ -3640,8 +3669,8 @@ LCX__ATTN_FI void lcx__attn_pack_kt8_body(const lcx__attn *a, const lcx__attn_sc
    4 rows x 24 keys of accumulators (12, each taking one FMA per dimension, as in
    lcx__attn_pv8_body), one broadcast q element and 3 K^T loads per 12 FMAs. Each dot is
    summed in blocks of LCX__ATTN_DBLK dims, the blocks' sums added in the logits'
-   scratch: one sum in order over all d had 2.7-3.8x the error at logits of standard
-   deviation 8-32 (as the AVX-512 prefill's, the header's lcx_attention notes); the
+   scratch: one sum in order over all d had 2.5-2.8x the error at logits of standard
+   deviation 8-32 (the documentation of lcx_attention gives the figures); the
    blocks cost nothing measurable here (Zen 4, -mno-avx512f, causal f32 n 2048: 1.012
    and 0.999 against one sum), blocks of 16 no better. Against the kernel it replaced
    (4 rows x 2 keys of 8-lane dots with horizontal sums, K widened into rows): 8% faster

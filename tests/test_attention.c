@@ -1242,9 +1242,10 @@ static void check_with_less_work(adata *D, int simd, const char *what, lcx_t_rng
    GQA ratios 1 to 9 over 1 to 4 KV heads, pages of 1 to 512 tokens, gaps between rows,
    a random mix of every option, 1 to 3 threads, a smaller workspace, key_probs. The
    logits' spread is kept to a standard deviation of 8 at most (queries scaled down where
-   the draw makes it larger): beyond that a float dot product alone misses 2e-5 (a logit
-   of 100 carries an absolute error near 1e-5 from its 192 float products), whatever the
-   kernel. A scratch fuzzer with this generator passed 21936 cases (10 minutes) and 5306
+   the draw makes it larger): beyond that a float dot product summed in order misses 2e-5
+   (a logit of 100 carries an absolute error near 1e-5 from its 192 float products); the
+   kernels' partial sums are checked at larger spreads by
+   test_spread_logits_keep_accuracy. A scratch fuzzer with this generator passed 21936 cases (10 minutes) and 5306
    under ASan and UBSan on 2026-12-04. */
 static void test_wide_random_shapes(void) {
     int n_cases = lcx_test_quick() ? 16 : 240;
@@ -1313,6 +1314,32 @@ static void test_wide_random_shapes(void) {
    kernels once formed kp - kref as float(kp - kp[0]) + float(kp[0] - kref), rounded
    from P >= 2^24 on (errors 0.09 at 2 * 10^7, 0.26 at 10^9); every level must match
    the double reference, decode (q_pos NULL and explicit) and prefill, key_probs too. */
+/* Logits of standard deviation 16 and 24 (f32 K and V, head_dim 128 to 256): a dot summed
+   in order over all of head_dim carries 2.2e-5 to 3.6e-5 of max |v| there (bench/NOTES.md,
+   "Accuracy at large logits"), above the bound; every path keeps partial sums (lanes, or
+   blocks of LCX__ATTN_DBLK dims) and stays within it. Prefill and decode, 1 and 2
+   threads, every SIMD level. */
+static void test_spread_logits_keep_accuracy(void) {
+    static const int ds[] = {128, 192, 256};
+    static const double sds[] = {16, 24};
+    int k = 0;
+    for (int di = 0; di < 3; di++)
+        for (int si = 0; si < 2; si++)
+            for (int mode = 0; mode < 2; mode++) {
+                acase c = base_case();
+                c.d = c.dv = ds[di];
+                c.nh = 8; c.nkv = 2;
+                c.n_q = mode ? 1 : 64;
+                c.n_kv = lcx_test_quick() ? 300 : 1000;
+                c.causal = 1;
+                c.nt = 1 + (k & 1);
+                /* q uniform in +-qmul, k in +-1, scale 1/sqrt(d): std = qmul / 3 */
+                c.qmul = (float)(3 * sds[si]);
+                c.seed = 7100 + (uint64_t)k++;
+                check_case(&c);
+            }
+}
+
 static void test_alibi_sinks_and_a_far_window_in_one_tile(void) {
     static const int64_t Ps[] = {((int64_t)1 << 24) + 5, 100000000, 1000000000, (int64_t)1 << 40};
     static const int64_t nqs[] = {1, 3, 70};
@@ -1661,5 +1688,6 @@ int main(void) {
     RUN(test_f32_decode_where_the_prefetch_hint_is_chosen);
     RUN(test_matches_double_reference_on_random_shapes);
     RUN(test_wide_random_shapes);
+    RUN(test_spread_logits_keep_accuracy);
     return lcx_test_summary();
 }
