@@ -538,7 +538,7 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * -1e4) cost nothing extra. The dot products' rounding grows with the logits, and the
  * softmax passes it on to the weights. Every path sums each dot in parts (8 or 16
  * lanes, or blocks of 32 dims): from logits of standard deviation 8 up, one sum in
- * order over head_dim measured 2.5-3.2 times the error. Against a double-precision
+ * order over head_dim measured 2.5-3.3 times the error. Against a double-precision
  * reference (f32 K and V, scale 1/sqrt(d), 64 queries, 12 cases per point), the largest
  * |out - ref| per max |v| was 1.1e-6, 2.3e-6, 3.5e-6, 7.1e-6 and 1.4e-5 for logits of
  * standard deviation 2, 4, 8, 16 and 32 at head_dim 128 (head_dim 256: 1.6e-5 at 32,
@@ -3164,8 +3164,8 @@ LCX__ATTN_FI void lcx__attn_pack_kt_body(const lcx__attn *a, const lcx__attn_scr
    in blocks of LCX__ATTN_DBLK dims, the blocks' sums added in the logits' scratch: one
    sum in order over all d had 2.5-2.8x the error from logits of standard deviation 8 up
    (3.8e-5 of max |v| at 32, above the tests' 2e-5; blocked 1.4e-5: bench/NOTES.md), for
-   0.4-1.1% of speed (Zen 4, causal f32, calls alternating: n 2048 0.989 one thread,
-   0.993 two; n 4096 0.996). */
+   0.4-2% of speed (Zen 4, causal prefill, calls alternating: f32 n 2048 0.989 and 0.983
+   on one thread, 0.993 on two; n 4096 0.996 and 0.981; f16 n 2048 0.988). */
 LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__attn_scr *sc,
                                                 int R, int n, const void *const *krow) {
     const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d);

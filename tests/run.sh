@@ -261,6 +261,13 @@ if have gcc; then
     else
         tail -5 "$A"; fail "bench/ab/ab.sh . . (quick)"
     fi
+    if AB_DIR="$OUT/ab" CC=gcc OPENMP="$OPENMP" LCX_BENCH_QUICK=1 sh bench/ab/ab.sh . . \
+           --prefill --n-kv 300 --rounds 2 --reps 1 > "$A" 2>&1 &&
+       grep -q '^ab: prefill=causal .* max_diff=0 ' "$A"; then
+        pass
+    else
+        tail -5 "$A"; fail "bench/ab/ab.sh . . --prefill (quick)"
+    fi
 fi
 
 if [ "$FAILED" -gt 0 ]; then echo "failures:$FAILURES"; fi

@@ -1,4 +1,5 @@
-/* bench/ab/ab_decode.c - two builds of the library in one process, decode calls alternating.
+/* bench/ab/ab_decode.c - two builds of the library in one process, decode (or prefill)
+ * calls alternating.
  *
  * Whole benchmark runs on a shared machine move by 20% with the other tenants' load, so a
  * change to the decode step worth 2-5% is lost between two runs. This tool loads two
@@ -19,9 +20,13 @@
  *
  * Usage: ab_decode LIB_A LIB_B [--n-kv N] [--threads T] [--rounds R] [--reps P]
  *                  [--type f16|bf16|f32] [--paged PAGE_TOKENS] [--kv-heads H] [--dim D]
+ *                  [--prefill] [--causal 0|1]
  *                  [--quick]   (or LCX_BENCH_QUICK=1: read passes over 4 MiB, for tests)
  * Defaults: n_kv 32768, 2 threads, 16 rounds, 5 reps, f16, contiguous, 32 query heads
- * over 8 KV heads, head_dim 128 (the bench's decode shape). The two builds must share the
+ * over 8 KV heads, head_dim 128 (the bench's decode shape).
+ * --prefill: a prefill instead, n_q = n_kv queries (one per token; default n_kv 2048),
+ * causal unless --causal 0; the line then gives a_gflops and b_gflops, counted as
+ * bench/attention.c counts them (4 x head_dim x visible pairs x n_heads per call). The two builds must share the
  * public structs of this checkout's header (lcx_attn_desc, lcx_kv_view): the tool is for
  * changes inside the kernels. POSIX (dlopen); not part of `make bench`.
  */
@@ -50,6 +55,7 @@ typedef struct ab_build {
     void *work;
     size_t work_bytes;
     float *out;
+    int64_t n_q;
     lcx_status status; /* of the last call */
 } ab_build;
 
@@ -67,31 +73,33 @@ static void ab_sym(void *lib, const char *name, void *fn_ptr, size_t size) {
 static void ab_usage(void) {
     fprintf(stderr, "usage: ab_decode LIB_A LIB_B [--n-kv N] [--threads T] [--rounds R] [--reps P]\n"
                     "                 [--type f16|bf16|f32] [--paged PAGE_TOKENS] [--kv-heads H] [--dim D]\n"
-                    "                 [--quick]\n");
+                    "                 [--prefill] [--causal 0|1] [--quick]\n");
     exit(2);
 }
 
-/* One decode call of a build (lcxb_time_ms's callback). */
+/* One call of a build (lcxb_time_ms's callback): n_q queries. */
 static void ab_call(void *ctx) {
     ab_build *b = (ab_build *)ctx;
     const int64_t row = (int64_t)b->desc->n_heads * b->desc->head_dim;
-    b->status = b->attention(b->desc, b->q, 1, row, NULL, &b->kv, b->out, row, NULL, b->work,
-                             b->work_bytes);
+    b->status = b->attention(b->desc, b->q, b->n_q, row, NULL, &b->kv, b->out, row, NULL,
+                             b->work, b->work_bytes);
 }
 
-/* GB/s of a build's median call (after a warm-up call), bytes per call given. */
-static double ab_call_gbps(ab_build *b, double bytes, int reps) {
+/* Units per microsecond of a build's median call (after a warm-up call), units per call
+   given: bytes give GB/s, flops GFLOP/s. */
+static double ab_call_rate(ab_build *b, double units, int reps) {
     double ms = lcxb_time_ms(ab_call, b, reps);
     if (b->status != LCX_OK) {
         fprintf(stderr, "ab_decode: lcx_attention failed\n");
         exit(1);
     }
-    return bytes / ms * 1e-6;
+    return units / ms * 1e-6;
 }
 
 int main(int argc, char **argv) {
-    int64_t n_kv = 32768, page_tokens = 0;
+    int64_t n_kv = -1, page_tokens = 0, n_q;
     int threads = 2, rounds = 16, reps = 5, nh = 32, nkv = 8, d = 128, i, r;
+    int prefill = 0, causal = 1;
     lcx_dtype type = LCX_F16;
     const char *type_name = "f16";
     ab_build b[2];
@@ -107,6 +115,11 @@ int main(int argc, char **argv) {
             i--;
             continue;
         }
+        if (!strcmp(o, "--prefill")) {
+            prefill = 1;
+            i--;
+            continue;
+        }
         if (!v) ab_usage();
         if (!strcmp(o, "--n-kv")) n_kv = atoll(v);
         else if (!strcmp(o, "--threads")) threads = atoi(v);
@@ -115,6 +128,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(o, "--paged")) page_tokens = atoll(v);
         else if (!strcmp(o, "--kv-heads")) nkv = atoi(v);
         else if (!strcmp(o, "--dim")) d = atoi(v);
+        else if (!strcmp(o, "--causal")) causal = atoi(v);
         else if (!strcmp(o, "--type")) {
             type_name = v;
             if (!strcmp(v, "f16")) type = LCX_F16;
@@ -123,6 +137,8 @@ int main(int argc, char **argv) {
             else ab_usage();
         } else ab_usage();
     }
+    if (n_kv < 0) n_kv = prefill ? 2048 : 32768;
+    n_q = prefill ? n_kv : 1;
     if (n_kv < 1 || threads < 1 || rounds < 1 || reps < 1 || reps > 64 || nkv < 1 || nkv > nh ||
         nh % nkv || d < 2 || d > LCX_ATTN_MAX_HEAD_DIM || (d & 1) || page_tokens < 0 ||
         (page_tokens && n_kv % page_tokens))
@@ -133,6 +149,7 @@ int main(int argc, char **argv) {
     desc.n_heads = nh;
     desc.n_kv_heads = nkv;
     desc.n_threads = threads;
+    desc.causal = prefill && causal;
     for (i = 0; i < 2; i++) {
         lib[i] = dlopen(argv[1 + i], RTLD_NOW | RTLD_LOCAL);
         if (!lib[i]) {
@@ -148,7 +165,7 @@ int main(int argc, char **argv) {
     const size_t es = type == LCX_F32 ? 4 : 2, row = (size_t)nkv * (size_t)d * es;
     const size_t kv_bytes = (size_t)n_kv * row;
     char *k = (char *)lcxb_alloc(kv_bytes), *v = (char *)lcxb_alloc(kv_bytes);
-    float *q = (float *)lcxb_alloc((size_t)nh * (size_t)d * sizeof(float));
+    float *q = (float *)lcxb_alloc((size_t)n_q * (size_t)nh * (size_t)d * sizeof(float));
     const void **kp = NULL, **vp = NULL;
     uint64_t x, rng = 0x243F6A8885A308D3ull;
     for (size_t e = 0; e < kv_bytes / es; e++) {
@@ -160,7 +177,8 @@ int main(int argc, char **argv) {
         else if (type == LCX_F16) { ((lcx_f16 *)(void *)k)[e] = to_f16(a); ((lcx_f16 *)(void *)v)[e] = to_f16(c); }
         else { ((lcx_bf16 *)(void *)k)[e] = to_bf16(a); ((lcx_bf16 *)(void *)v)[e] = to_bf16(c); }
     }
-    for (i = 0; i < nh * d; i++) q[i] = (float)((i * 37) % 101) / 101.0f - 0.5f;
+    for (size_t e = 0; e < (size_t)n_q * (size_t)nh * (size_t)d; e++)
+        q[e] = (float)((e * 37) % 101) / 101.0f - 0.5f;
     if (page_tokens) { /* pages of the same memory, in shuffled order */
         int64_t np = n_kv / page_tokens, p;
         int64_t *perm = lcxb_shuffled_perm(np, &rng);
@@ -180,14 +198,15 @@ int main(int argc, char **argv) {
         ab_sym(lib[i], "lcx_kv_view_paged", &paged, sizeof paged);
         b[i].kv = page_tokens ? paged(type, kp, vp, page_tokens, n_kv, 0, 0, NULL)
                               : contiguous(type, k, v, n_kv, 0, 0, NULL);
-        if (b[i].workspace(&desc, 1, &b[i].kv, &b[i].work_bytes) != LCX_OK) {
+        if (b[i].workspace(&desc, n_q, &b[i].kv, &b[i].work_bytes) != LCX_OK) {
             fprintf(stderr, "ab_decode: lcx_attention_workspace_size failed (%s)\n", argv[1 + i]);
             return 1;
         }
         b[i].desc = &desc;
         b[i].q = q;
+        b[i].n_q = n_q;
         b[i].work = lcxb_alloc(b[i].work_bytes);
-        b[i].out = (float *)lcxb_alloc((size_t)nh * (size_t)d * sizeof(float));
+        b[i].out = (float *)lcxb_alloc((size_t)n_q * (size_t)nh * (size_t)d * sizeof(float));
     }
 
 #ifdef _OPENMP
@@ -195,26 +214,32 @@ int main(int argc, char **argv) {
 #else
     const int read_threads = 1; /* the library runs one thread without OpenMP */
 #endif
+    /* per call: decode, K and V read once; prefill, the flops bench/attention.c counts */
+    const double pairs = !prefill ? 0 : desc.causal ? (double)n_kv * (double)(n_kv + 1) / 2
+                                                    : (double)n_kv * (double)n_kv;
+    const double units = prefill ? 4.0 * d * pairs * nh : 2.0 * (double)kv_bytes;
     double read_start = lcxb_read_bw(read_threads), sum[2] = {0, 0}, max_diff = 0;
     int b_faster = 0;
     for (r = 0; r < rounds; r++) {
         double g[2];
         for (i = 0; i < 2; i++) {
             int which = r & 1 ? 1 - i : i;
-            g[which] = ab_call_gbps(&b[which], 2.0 * (double)kv_bytes, reps);
+            g[which] = ab_call_rate(&b[which], units, reps);
         }
         sum[0] += g[0];
         sum[1] += g[1];
         b_faster += g[1] > g[0];
     }
-    for (i = 0; i < nh * d; i++) {
-        double e = fabs((double)b[0].out[i] - (double)b[1].out[i]);
-        if (!(e <= max_diff)) max_diff = e; /* NaN propagates */
+    for (size_t e = 0; e < (size_t)n_q * (size_t)nh * (size_t)d; e++) {
+        double diff = fabs((double)b[0].out[e] - (double)b[1].out[e]);
+        if (!(diff <= max_diff)) max_diff = diff; /* NaN propagates */
     }
     double read_end = lcxb_read_bw(read_threads);
-    printf("ab: n_kv=%lld threads=%d type=%s paged=%lld rounds=%d a_gbps=%.2f b_gbps=%.2f "
+    printf("ab: %sn_kv=%lld threads=%d type=%s paged=%lld rounds=%d a_%s=%.2f b_%s=%.2f "
            "ratio=%.4f b_faster=%d/%d max_diff=%.3g read_gbps_start=%.1f read_gbps_end=%.1f\n",
-           (long long)n_kv, threads, type_name, (long long)page_tokens, rounds, sum[0] / rounds,
-           sum[1] / rounds, sum[1] / sum[0], b_faster, rounds, max_diff, read_start, read_end);
+           prefill ? (desc.causal ? "prefill=causal " : "prefill=full ") : "", (long long)n_kv,
+           threads, type_name, (long long)page_tokens, rounds, prefill ? "gflops" : "gbps",
+           sum[0] / rounds, prefill ? "gflops" : "gbps", sum[1] / rounds, sum[1] / sum[0],
+           b_faster, rounds, max_diff, read_start, read_end);
     return 0;
 }
