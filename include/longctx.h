@@ -3158,6 +3158,12 @@ LCX__ATTN_FI void lcx__attn_pack_kt_body(const lcx__attn *a, const lcx__attn_scr
     }
 }
 
+/* s = x, or s += x where add (a block of a prefill dot after the first) */
+LCX__ATTN_FI void lcx__attn_sum_st16(float *s, __m512 x, int add) {
+    if (add) x = _mm512_add_ps(x, _mm512_loadu_ps(s));
+    _mm512_storeu_ps(s, x);
+}
+
 /* Prefill logits: the K tile is transposed once into the scratch and then used by
    every row of the item (all queries x all heads of the group): 4 rows x 64 keys of
    accumulators, one broadcast q element and 4 K^T loads per 16 FMAs. Each dot is summed
@@ -3223,19 +3229,11 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
                online step reads nv vectors of each row */
 #define LCX__ATTN_ST16(x0, x1, x2, x3)                                                    \
     do {                                                                                  \
-        if (i0) {                                                                         \
-            x0 = _mm512_add_ps(x0, _mm512_loadu_ps(s));                                   \
-            x1 = _mm512_add_ps(x1, _mm512_loadu_ps(s + 16));                              \
-        }                                                                                 \
-        _mm512_storeu_ps(s, x0);                                                          \
-        _mm512_storeu_ps(s + 16, x1);                                                     \
+        lcx__attn_sum_st16(s, x0, i0);                                                    \
+        lcx__attn_sum_st16(s + 16, x1, i0);                                               \
         if (nv > 2) {                                                                     \
-            if (i0) {                                                                     \
-                x2 = _mm512_add_ps(x2, _mm512_loadu_ps(s + 32));                          \
-                x3 = _mm512_add_ps(x3, _mm512_loadu_ps(s + 48));                          \
-            }                                                                             \
-            _mm512_storeu_ps(s + 32, x2);                                                 \
-            _mm512_storeu_ps(s + 48, x3);                                                 \
+            lcx__attn_sum_st16(s + 32, x2, i0);                                           \
+            lcx__attn_sum_st16(s + 48, x3, i0);                                           \
         }                                                                                 \
     } while (0)
             LCX__ATTN_ST16(c00, c01, c02, c03);
@@ -3628,6 +3626,36 @@ LCX__STATIC void lcx__attn_scores_direct_avx2(const lcx__attn *a, const lcx__att
     else lcx__attn_sd8_body(a, sc, R, n, krow, pf, LCX_BF16);
 }
 
+/* One rank-1 step of a 4 x 24 (X3) or 4 x 16 (X2) block of 8-lane accumulators
+   acc00..acc32 (row r, column vector c: acc##rc): acc[r][c] += s_r * x_c. Shared by the
+   prefill logits (s: q elements, x: K^T) and P V (s: probabilities, x: V). */
+#define LCX__ATTN_RANK1_4X3(acc, s0, s1, s2, s3, x0, x1, x2)                                \
+    do {                                                                                    \
+        __m256 b_ = _mm256_set1_ps(s0);                                                     \
+        acc##00 = _mm256_fmadd_ps(b_, x0, acc##00); acc##01 = _mm256_fmadd_ps(b_, x1, acc##01); \
+        acc##02 = _mm256_fmadd_ps(b_, x2, acc##02);                                         \
+        b_ = _mm256_set1_ps(s1);                                                            \
+        acc##10 = _mm256_fmadd_ps(b_, x0, acc##10); acc##11 = _mm256_fmadd_ps(b_, x1, acc##11); \
+        acc##12 = _mm256_fmadd_ps(b_, x2, acc##12);                                         \
+        b_ = _mm256_set1_ps(s2);                                                            \
+        acc##20 = _mm256_fmadd_ps(b_, x0, acc##20); acc##21 = _mm256_fmadd_ps(b_, x1, acc##21); \
+        acc##22 = _mm256_fmadd_ps(b_, x2, acc##22);                                         \
+        b_ = _mm256_set1_ps(s3);                                                            \
+        acc##30 = _mm256_fmadd_ps(b_, x0, acc##30); acc##31 = _mm256_fmadd_ps(b_, x1, acc##31); \
+        acc##32 = _mm256_fmadd_ps(b_, x2, acc##32);                                         \
+    } while (0)
+#define LCX__ATTN_RANK1_4X2(acc, s0, s1, s2, s3, x0, x1)                                    \
+    do {                                                                                    \
+        __m256 b_ = _mm256_set1_ps(s0);                                                     \
+        acc##00 = _mm256_fmadd_ps(b_, x0, acc##00); acc##01 = _mm256_fmadd_ps(b_, x1, acc##01); \
+        b_ = _mm256_set1_ps(s1);                                                            \
+        acc##10 = _mm256_fmadd_ps(b_, x0, acc##10); acc##11 = _mm256_fmadd_ps(b_, x1, acc##11); \
+        b_ = _mm256_set1_ps(s2);                                                            \
+        acc##20 = _mm256_fmadd_ps(b_, x0, acc##20); acc##21 = _mm256_fmadd_ps(b_, x1, acc##21); \
+        b_ = _mm256_set1_ps(s3);                                                            \
+        acc##30 = _mm256_fmadd_ps(b_, x0, acc##30); acc##31 = _mm256_fmadd_ps(b_, x1, acc##31); \
+    } while (0)
+
 /* 8 x 8 transpose in registers: r[k][c] -> r[c][k] */
 LCX__ATTN_FI void lcx__attn_tr8(__m256 *r) {
     __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
@@ -3662,6 +3690,12 @@ LCX__ATTN_FI void lcx__attn_pack_kt8_body(const lcx__attn *a, const lcx__attn_sc
         for (i0 = d8; i0 < d; i0++)
             for (k = 0; k < 8; k++) sc->kt[(size_t)i0 * LCX__ATTN_TK + j0 + k] = lcx__attn_ld(rw[k], kt, i0);
     }
+}
+
+/* s = x, or s += x where add (as lcx__attn_sum_st16) */
+LCX__ATTN_FI void lcx__attn_sum_st8(float *s, __m256 x, int add) {
+    if (add) x = _mm256_add_ps(x, _mm256_loadu_ps(s));
+    _mm256_storeu_ps(s, x);
 }
 
 /* Prefill logits, AVX2 (as lcx__attn_scores_packed_avx512): the K tile transposed once
@@ -3699,29 +3733,15 @@ LCX__STATIC void lcx__attn_scores_packed_avx2(const lcx__attn *a, const lcx__att
                 if (w == 24) {
                     for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
                         __m256 k0 = _mm256_loadu_ps(kt), k1 = _mm256_loadu_ps(kt + 8);
-                        __m256 k2 = _mm256_loadu_ps(kt + 16), b;
+                        __m256 k2 = _mm256_loadu_ps(kt + 16);
                         LCX__ATTN_KEEP3(k0, k1, k2);
-                        b = _mm256_set1_ps(q0[i]);
-                        c00 = _mm256_fmadd_ps(b, k0, c00); c01 = _mm256_fmadd_ps(b, k1, c01); c02 = _mm256_fmadd_ps(b, k2, c02);
-                        b = _mm256_set1_ps(q1[i]);
-                        c10 = _mm256_fmadd_ps(b, k0, c10); c11 = _mm256_fmadd_ps(b, k1, c11); c12 = _mm256_fmadd_ps(b, k2, c12);
-                        b = _mm256_set1_ps(q2[i]);
-                        c20 = _mm256_fmadd_ps(b, k0, c20); c21 = _mm256_fmadd_ps(b, k1, c21); c22 = _mm256_fmadd_ps(b, k2, c22);
-                        b = _mm256_set1_ps(q3[i]);
-                        c30 = _mm256_fmadd_ps(b, k0, c30); c31 = _mm256_fmadd_ps(b, k1, c31); c32 = _mm256_fmadd_ps(b, k2, c32);
+                        LCX__ATTN_RANK1_4X3(c, q0[i], q1[i], q2[i], q3[i], k0, k1, k2);
                     }
                 } else if (w == 16) {
                     for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
-                        __m256 k0 = _mm256_loadu_ps(kt), k1 = _mm256_loadu_ps(kt + 8), b;
+                        __m256 k0 = _mm256_loadu_ps(kt), k1 = _mm256_loadu_ps(kt + 8);
                         LCX__ATTN_KEEP2(k0, k1);
-                        b = _mm256_set1_ps(q0[i]);
-                        c00 = _mm256_fmadd_ps(b, k0, c00); c01 = _mm256_fmadd_ps(b, k1, c01);
-                        b = _mm256_set1_ps(q1[i]);
-                        c10 = _mm256_fmadd_ps(b, k0, c10); c11 = _mm256_fmadd_ps(b, k1, c11);
-                        b = _mm256_set1_ps(q2[i]);
-                        c20 = _mm256_fmadd_ps(b, k0, c20); c21 = _mm256_fmadd_ps(b, k1, c21);
-                        b = _mm256_set1_ps(q3[i]);
-                        c30 = _mm256_fmadd_ps(b, k0, c30); c31 = _mm256_fmadd_ps(b, k1, c31);
+                        LCX__ATTN_RANK1_4X2(c, q0[i], q1[i], q2[i], q3[i], k0, k1);
                     }
                 } else { /* 8 keys: even and odd dimensions apart, two chains per row */
                     for (i = i0; i < ie; i += 2, kt += 2 * LCX__ATTN_TK) {
@@ -3742,17 +3762,9 @@ LCX__STATIC void lcx__attn_scores_packed_avx2(const lcx__attn *a, const lcx__att
                 /* the block's sums added to the earlier blocks' (stored), then stored */
 #define LCX__ATTN_ST8(row, x0, x1, x2)                                                \
     do {                                                                              \
-        float *s_ = s + (row) * LCX__ATTN_TK;                                         \
-        if (i0) x0 = _mm256_add_ps(x0, _mm256_loadu_ps(s_));                          \
-        _mm256_storeu_ps(s_, x0);                                                     \
-        if (w > 8) {                                                                  \
-            if (i0) x1 = _mm256_add_ps(x1, _mm256_loadu_ps(s_ + 8));                  \
-            _mm256_storeu_ps(s_ + 8, x1);                                             \
-        }                                                                             \
-        if (w > 16) {                                                                 \
-            if (i0) x2 = _mm256_add_ps(x2, _mm256_loadu_ps(s_ + 16));                 \
-            _mm256_storeu_ps(s_ + 16, x2);                                            \
-        }                                                                             \
+        lcx__attn_sum_st8(s + (row) * LCX__ATTN_TK, x0, i0);                          \
+        if (w > 8) lcx__attn_sum_st8(s + (row) * LCX__ATTN_TK + 8, x1, i0);           \
+        if (w > 16) lcx__attn_sum_st8(s + (row) * LCX__ATTN_TK + 16, x2, i0);         \
     } while (0)
                 LCX__ATTN_ST8(0, c00, c01, c02);
                 LCX__ATTN_ST8(1, c10, c11, c12);
@@ -3908,16 +3920,9 @@ LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc
             lcx__attn_pf_lines((size_t)c0 * es, (size_t)(c0 + 24) * es, &l0, &l1);
             for (j = 0; j < n; j++) {
                 __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8);
-                __m256 v2 = lcx__attn_ld8(vrow[j], vt, c0 + 16), b;
+                __m256 v2 = lcx__attn_ld8(vrow[j], vt, c0 + 16);
                 LCX__ATTN_PV8_PF(j);
-                b = _mm256_set1_ps(p0[j]);
-                x00 = _mm256_fmadd_ps(b, v0, x00); x01 = _mm256_fmadd_ps(b, v1, x01); x02 = _mm256_fmadd_ps(b, v2, x02);
-                b = _mm256_set1_ps(p1[j]);
-                x10 = _mm256_fmadd_ps(b, v0, x10); x11 = _mm256_fmadd_ps(b, v1, x11); x12 = _mm256_fmadd_ps(b, v2, x12);
-                b = _mm256_set1_ps(p2[j]);
-                x20 = _mm256_fmadd_ps(b, v0, x20); x21 = _mm256_fmadd_ps(b, v1, x21); x22 = _mm256_fmadd_ps(b, v2, x22);
-                b = _mm256_set1_ps(p3[j]);
-                x30 = _mm256_fmadd_ps(b, v0, x30); x31 = _mm256_fmadd_ps(b, v1, x31); x32 = _mm256_fmadd_ps(b, v2, x32);
+                LCX__ATTN_RANK1_4X3(x, p0[j], p1[j], p2[j], p3[j], v0, v1, v2);
             }
             _mm256_storeu_ps(o3 + c0, x30); _mm256_storeu_ps(o3 + c0 + 8, x31); _mm256_storeu_ps(o3 + c0 + 16, x32);
             _mm256_storeu_ps(o2 + c0, x20); _mm256_storeu_ps(o2 + c0 + 8, x21); _mm256_storeu_ps(o2 + c0 + 16, x22);
@@ -3931,17 +3936,10 @@ LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc
             __m256 x30 = _mm256_loadu_ps(o3 + c0), x31 = _mm256_loadu_ps(o3 + c0 + 8);
             lcx__attn_pf_lines((size_t)c0 * es, (size_t)(c0 + 16) * es, &l0, &l1);
             for (j = 0; j < n; j++) {
-                __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8), b;
+                __m256 v0 = lcx__attn_ld8(vrow[j], vt, c0), v1 = lcx__attn_ld8(vrow[j], vt, c0 + 8);
                 LCX__ATTN_KEEP2(v0, v1);
                 LCX__ATTN_PV8_PF(j);
-                b = _mm256_set1_ps(p0[j]);
-                x00 = _mm256_fmadd_ps(b, v0, x00); x01 = _mm256_fmadd_ps(b, v1, x01);
-                b = _mm256_set1_ps(p1[j]);
-                x10 = _mm256_fmadd_ps(b, v0, x10); x11 = _mm256_fmadd_ps(b, v1, x11);
-                b = _mm256_set1_ps(p2[j]);
-                x20 = _mm256_fmadd_ps(b, v0, x20); x21 = _mm256_fmadd_ps(b, v1, x21);
-                b = _mm256_set1_ps(p3[j]);
-                x30 = _mm256_fmadd_ps(b, v0, x30); x31 = _mm256_fmadd_ps(b, v1, x31);
+                LCX__ATTN_RANK1_4X2(x, p0[j], p1[j], p2[j], p3[j], v0, v1);
             }
             _mm256_storeu_ps(o3 + c0, x30); _mm256_storeu_ps(o3 + c0 + 8, x31);
             _mm256_storeu_ps(o2 + c0, x20); _mm256_storeu_ps(o2 + c0 + 8, x21);
