@@ -2619,6 +2619,12 @@ LCX__INLINE float lcx__attn_ld(const void *row, int type, int i) {
 
 LCX__INLINE float lcx__attn_exp_ref(float x) { return x < LCX__ATTN_EXP_LO ? 0.0f : expf(x); }
 
+/* The end of the block of dims of a prefill dot that starts at i0 (LCX__ATTN_DBLK dims,
+   the last one to d) */
+LCX__INLINE int lcx__attn_dblk_end(int i0, int d) {
+    return d - i0 < LCX__ATTN_DBLK ? d : i0 + LCX__ATTN_DBLK;
+}
+
 /* S[r][j] = q_r . k_j */
 LCX__STATIC void lcx__attn_scores_ref(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                       const void *const *krow) {
@@ -2628,7 +2634,7 @@ LCX__STATIC void lcx__attn_scores_ref(const lcx__attn *a, const lcx__attn_scr *s
             const float *qr = sc->qp + (size_t)r * dp;
             float acc = 0;
             for (i0 = 0; i0 < a->d; i0 += LCX__ATTN_DBLK) { /* blocks, as the SIMD prefill */
-                const int ie = a->d - i0 < LCX__ATTN_DBLK ? a->d : i0 + LCX__ATTN_DBLK;
+                const int ie = lcx__attn_dblk_end(i0, a->d);
                 float part = 0;
                 for (i = i0; i < ie; i++) part += qr[i] * lcx__attn_ld(krow[j], a->kt, i);
                 acc += part;
@@ -3094,6 +3100,26 @@ LCX__STATIC void lcx__attn_scores_multi_avx512(const lcx__attn *a, float *scr, i
     else lcx__attn_sdh16_body(a, scr, nk, R, n, krow, nkrow, nn, kcur, kspan, ahead, LCX_BF16, 0);
 }
 
+/* One rank-1 step of a 4 x 64 block of 16-lane accumulators acc00..acc33 (row r, column
+   vector c: acc##rc): acc[r][c] += s_r * x_c. Shared by the prefill logits (s: q
+   elements, x: K^T) and P V (s: probabilities, x: V); the AVX2 kernels' 4 x 24 and 4 x 16
+   steps are LCX__ATTN_RANK1_4X3/_4X2. */
+#define LCX__ATTN_RANK1_4X4(acc, s0, s1, s2, s3, x0, x1, x2, x3)                            \
+    do {                                                                                    \
+        __m512 b_ = _mm512_set1_ps(s0);                                                     \
+        acc##00 = _mm512_fmadd_ps(b_, x0, acc##00); acc##01 = _mm512_fmadd_ps(b_, x1, acc##01); \
+        acc##02 = _mm512_fmadd_ps(b_, x2, acc##02); acc##03 = _mm512_fmadd_ps(b_, x3, acc##03); \
+        b_ = _mm512_set1_ps(s1);                                                            \
+        acc##10 = _mm512_fmadd_ps(b_, x0, acc##10); acc##11 = _mm512_fmadd_ps(b_, x1, acc##11); \
+        acc##12 = _mm512_fmadd_ps(b_, x2, acc##12); acc##13 = _mm512_fmadd_ps(b_, x3, acc##13); \
+        b_ = _mm512_set1_ps(s2);                                                            \
+        acc##20 = _mm512_fmadd_ps(b_, x0, acc##20); acc##21 = _mm512_fmadd_ps(b_, x1, acc##21); \
+        acc##22 = _mm512_fmadd_ps(b_, x2, acc##22); acc##23 = _mm512_fmadd_ps(b_, x3, acc##23); \
+        b_ = _mm512_set1_ps(s3);                                                            \
+        acc##30 = _mm512_fmadd_ps(b_, x0, acc##30); acc##31 = _mm512_fmadd_ps(b_, x1, acc##31); \
+        acc##32 = _mm512_fmadd_ps(b_, x2, acc##32); acc##33 = _mm512_fmadd_ps(b_, x3, acc##33); \
+    } while (0)
+
 /* 16x16 transpose in registers: r[k][c] -> r[c][k] (straight-line code) */
 LCX__ATTN_FI void lcx__attn_tr16(__m512 *r) {
     __m512 t0, t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15;
@@ -3187,7 +3213,7 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
         const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
         const float *kt = sc->kt;
         for (i0 = 0; i0 < d; i0 += LCX__ATTN_DBLK) {
-            const int ie = d - i0 < LCX__ATTN_DBLK ? d : i0 + LCX__ATTN_DBLK;
+            const int ie = lcx__attn_dblk_end(i0, d);
             float *s = sc->s + (size_t)r0 * LCX__ATTN_TK;
             __m512 c00 = _mm512_setzero_ps(), c01 = c00, c02 = c00, c03 = c00;
             __m512 c10 = c00, c11 = c00, c12 = c00, c13 = c00;
@@ -3197,20 +3223,8 @@ LCX__STATIC void lcx__attn_scores_packed_avx512(const lcx__attn *a, const lcx__a
                 for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
                     __m512 k0 = _mm512_loadu_ps(kt), k1 = _mm512_loadu_ps(kt + 16);
                     __m512 k2 = _mm512_loadu_ps(kt + 32), k3 = _mm512_loadu_ps(kt + 48);
-                    __m512 b;
                     LCX__ATTN_KEEP4(k0, k1, k2, k3);
-                    b = _mm512_set1_ps(q0[i]);
-                    c00 = _mm512_fmadd_ps(b, k0, c00); c01 = _mm512_fmadd_ps(b, k1, c01);
-                    c02 = _mm512_fmadd_ps(b, k2, c02); c03 = _mm512_fmadd_ps(b, k3, c03);
-                    b = _mm512_set1_ps(q1[i]);
-                    c10 = _mm512_fmadd_ps(b, k0, c10); c11 = _mm512_fmadd_ps(b, k1, c11);
-                    c12 = _mm512_fmadd_ps(b, k2, c12); c13 = _mm512_fmadd_ps(b, k3, c13);
-                    b = _mm512_set1_ps(q2[i]);
-                    c20 = _mm512_fmadd_ps(b, k0, c20); c21 = _mm512_fmadd_ps(b, k1, c21);
-                    c22 = _mm512_fmadd_ps(b, k2, c22); c23 = _mm512_fmadd_ps(b, k3, c23);
-                    b = _mm512_set1_ps(q3[i]);
-                    c30 = _mm512_fmadd_ps(b, k0, c30); c31 = _mm512_fmadd_ps(b, k1, c31);
-                    c32 = _mm512_fmadd_ps(b, k2, c32); c33 = _mm512_fmadd_ps(b, k3, c33);
+                    LCX__ATTN_RANK1_4X4(c, q0[i], q1[i], q2[i], q3[i], k0, k1, k2, k3);
                 }
             } else {
                 for (i = i0; i < ie; i++, kt += LCX__ATTN_TK) {
@@ -3368,18 +3382,8 @@ LCX__ATTN_FI void lcx__attn_pv16_body(const lcx__attn *a, const lcx__attn_scr *s
         const void *vr = vrow[j];                                                           \
         __m512 v0 = lcx__attn_ld16(vr, vt, c0), v1 = lcx__attn_ld16(vr, vt, c0 + 16);     \
         __m512 v2 = lcx__attn_ld16(vr, vt, c0 + 32), v3 = lcx__attn_ld16(vr, vt, c0 + 48); \
-        __m512 b = _mm512_set1_ps(p[j]);                                                    \
-        x00 = _mm512_fmadd_ps(b, v0, x00); x01 = _mm512_fmadd_ps(b, v1, x01);               \
-        x02 = _mm512_fmadd_ps(b, v2, x02); x03 = _mm512_fmadd_ps(b, v3, x03);               \
-        b = _mm512_set1_ps(p[(j) + LCX__ATTN_TK]);                                          \
-        x10 = _mm512_fmadd_ps(b, v0, x10); x11 = _mm512_fmadd_ps(b, v1, x11);               \
-        x12 = _mm512_fmadd_ps(b, v2, x12); x13 = _mm512_fmadd_ps(b, v3, x13);               \
-        b = _mm512_set1_ps(p[(j) + 2 * LCX__ATTN_TK]);                                      \
-        x20 = _mm512_fmadd_ps(b, v0, x20); x21 = _mm512_fmadd_ps(b, v1, x21);               \
-        x22 = _mm512_fmadd_ps(b, v2, x22); x23 = _mm512_fmadd_ps(b, v3, x23);               \
-        b = _mm512_set1_ps(p[(j) + 3 * LCX__ATTN_TK]);                                      \
-        x30 = _mm512_fmadd_ps(b, v0, x30); x31 = _mm512_fmadd_ps(b, v1, x31);               \
-        x32 = _mm512_fmadd_ps(b, v2, x32); x33 = _mm512_fmadd_ps(b, v3, x33);               \
+        LCX__ATTN_RANK1_4X4(x, p[j], p[(j) + LCX__ATTN_TK], p[(j) + 2 * LCX__ATTN_TK],       \
+                            p[(j) + 3 * LCX__ATTN_TK], v0, v1, v2, v3);                     \
     } while (0)
             for (j = 0; j < npf; j++) {
                 /* straight-line: a loop here costs more than the prefetches */
@@ -3727,7 +3731,7 @@ LCX__STATIC void lcx__attn_scores_packed_avx2(const lcx__attn *a, const lcx__att
             const float *kt = sc->kt + j0;
             float *s = sc->s + (size_t)r0 * LCX__ATTN_TK + j0;
             for (i0 = 0; i0 < d; i0 += LCX__ATTN_DBLK) {
-                const int ie = d - i0 < LCX__ATTN_DBLK ? d : i0 + LCX__ATTN_DBLK;
+                const int ie = lcx__attn_dblk_end(i0, d);
                 __m256 c00 = _mm256_setzero_ps(), c01 = c00, c02 = c00, c10 = c00, c11 = c00;
                 __m256 c12 = c00, c20 = c00, c21 = c00, c22 = c00, c30 = c00, c31 = c00, c32 = c00;
                 if (w == 24) {
@@ -4015,7 +4019,7 @@ LCX__ATTN_NOINLINE void lcx__attn_step(const lcx__attn *a, int simd, const lcx__
                                        lcx__attn_ptrs *pa) {
     switch (simd) {
 #if defined(LCX__HAVE_AVX512)
-    case LCX__SIMD_AVX512: { /* the tile is reused by every row: make it dense */
+    case LCX__SIMD_AVX512: { /* the tile is reused by every row: K transposed, V dense */
         lcx__attn_scores_packed_avx512(a, sc, R, t->n, krow);
         lcx__attn_online_avx512(a, sc, R, t->n, kpos, t->partial);
         lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc,
@@ -4026,7 +4030,7 @@ LCX__ATTN_NOINLINE void lcx__attn_step(const lcx__attn *a, int simd, const lcx__
 #endif
 #if defined(LCX__HAVE_AVX2)
     case LCX__SIMD_AVX2:
-        if (!pf) { /* prefill: the tile is reused by every row: make it dense */
+        if (!pf) { /* prefill: the tile is reused by every row: K transposed, V dense */
             lcx__attn_scores_packed_avx2(a, sc, R, t->n, krow);
             lcx__attn_dense(simd, vrow, t->n, a->vt, a->dv, lcx__attn_r16((size_t)a->dv), sc->vc,
                             pa->dense_v);

@@ -25,10 +25,11 @@
  * Defaults: n_kv 32768, 2 threads, 16 rounds, 5 reps, f16, contiguous, 32 query heads
  * over 8 KV heads, head_dim 128 (the bench's decode shape).
  * --prefill: a prefill instead, n_q = n_kv queries (one per token; default n_kv 2048),
- * causal unless --causal 0; the line then gives a_gflops and b_gflops, counted as
- * bench/attention.c counts them (4 x head_dim x visible pairs x n_heads per call). The two builds must share the
- * public structs of this checkout's header (lcx_attn_desc, lcx_kv_view): the tool is for
- * changes inside the kernels. POSIX (dlopen); not part of `make bench`.
+ * causal unless --causal 0; the line then starts "ab: prefill=causal" (or "=full") and
+ * gives a_gflops and b_gflops, counted as bench/attention.c counts them (4 x head_dim x
+ * visible pairs x n_heads per call). The two builds must share the public structs of
+ * this checkout's header (lcx_attn_desc, lcx_kv_view): the tool is for changes inside the
+ * kernels. POSIX (dlopen); not part of `make bench`.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "longctx.h"
