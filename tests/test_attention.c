@@ -645,6 +645,87 @@ static void test_merge_rules(void) {
     (void)sinks;
 }
 
+/* lcx_attention_merge at every SIMD level against a double-precision merge: random
+   head_dims (tails of every vector width), strides with gaps, lse pairs from equal to
+   far apart, one side or both -INFINITY, sinks or none, part the same array as out */
+static void test_merge_every_level_matches_double_reference(void) {
+    lcx_t_rng r = {8086};
+    const int reps = lcx_test_quick() ? 40 : 200;
+    for (int k = 0; k < reps; k++) {
+        const int64_t n_q = lcx_t_int(&r, 1, 5);
+        const int nh = (int)lcx_t_int(&r, 1, 6);
+        const int hd = lcx_t_int(&r, 0, 2) == 0 ? 2 * (int)lcx_t_int(&r, 1, 128)
+                                                : 16 * (int)lcx_t_int(&r, 1, 16);
+        const int64_t os = (int64_t)nh * hd + lcx_t_int(&r, 0, 9);
+        const int64_t ps = (int64_t)nh * hd + lcx_t_int(&r, 0, 9);
+        const int self = lcx_t_int(&r, 0, 5) == 0, with_sinks = lcx_t_int(&r, 0, 2) == 0;
+        const size_t nrow = (size_t)(n_q * nh);
+        float *o0 = (float *)malloc(sizeof(float) * (size_t)(n_q * os));
+        float *p0 = (float *)malloc(sizeof(float) * (size_t)(n_q * ps));
+        float *l0 = (float *)malloc(sizeof(float) * nrow), *pl = (float *)malloc(sizeof(float) * nrow);
+        float *o = (float *)malloc(sizeof(float) * (size_t)(n_q * os));
+        float *l = (float *)malloc(sizeof(float) * nrow);
+        float sk[6];
+        for (int64_t i = 0; i < n_q * os; i++) o0[i] = (float)lcx_t_range(&r, -3, 3);
+        for (int64_t i = 0; i < n_q * ps; i++) p0[i] = (float)lcx_t_range(&r, -3, 3);
+        for (size_t i = 0; i < nrow; i++) {
+            const int kind = (int)lcx_t_int(&r, 0, 7);
+            l0[i] = (float)lcx_t_range(&r, -40, 40);
+            pl[i] = kind == 0 ? l0[i] : kind == 1 ? l0[i] + (float)lcx_t_range(&r, -0.01, 0.01)
+                                                  : (float)lcx_t_range(&r, -40, 40);
+            if (kind == 2) l0[i] = -INFINITY;
+            if (kind == 3) pl[i] = -INFINITY;
+            if (kind == 4) l0[i] = pl[i] = -INFINITY;
+            if (self) pl[i] = l0[i];
+        }
+        for (int h = 0; h < nh; h++)
+            sk[h] = lcx_t_int(&r, 0, 3) == 0 ? -INFINITY : (float)lcx_t_range(&r, -40, 40);
+        for (int simd = 0; simd < LCX__SIMD_COUNT; simd++) {
+            double err = 0.0, lerr = 0.0;
+            if (!lcx__simd_compiled(simd)) continue;
+            memcpy(o, o0, sizeof(float) * (size_t)(n_q * os));
+            memcpy(l, l0, sizeof(float) * nrow);
+            CHECK(lcx__attention_merge_impl(simd, o, l, os, self ? o : p0, self ? l : pl,
+                                            self ? os : ps, n_q, nh, hd,
+                                            with_sinks ? sk : NULL) == LCX_OK);
+            for (int64_t t = 0; t < n_q; t++)
+                for (int h = 0; h < nh; h++) {
+                    const size_t row = (size_t)(t * nh + h);
+                    const float *a = o0 + t * os + (int64_t)h * hd;
+                    const float *b = (self ? o0 + t * os : p0 + t * ps) + (int64_t)h * hd;
+                    const double la = l0[row], lb = self ? l0[row] : pl[row];
+                    const double m = la > lb ? la : lb;
+                    const double wa = la == -INFINITY ? 0.0 : exp(la - m);
+                    const double wb = lb == -INFINITY ? 0.0 : exp(lb - m);
+                    double ls = m == -INFINITY ? -INFINITY : m + log(wa + wb), f = 1.0;
+                    if (with_sinks && sk[h] != -INFINITY) {
+                        const double M = ls > sk[h] ? ls : sk[h];
+                        const double nl = M + log((ls == -INFINITY ? 0.0 : exp(ls - M)) + exp(sk[h] - M));
+                        f = ls == -INFINITY ? 0.0 : exp(ls - nl);
+                        ls = nl;
+                    }
+                    for (int i = 0; i < hd; i++) {
+                        const double want = m == -INFINITY ? 0.0
+                                            : (wa * (wa > 0 ? a[i] : 0.0) + wb * (wb > 0 ? b[i] : 0.0)) /
+                                                  (wa + wb) * f;
+                        const double x = fabs(o[t * os + (int64_t)h * hd + i] - want) / 3.0;
+                        if (!(x <= err)) err = isnan(x) ? INFINITY : x;
+                    }
+                    if (ls == -INFINITY) {
+                        if (l[row] != -INFINITY) lerr = INFINITY;
+                    } else {
+                        const double x = fabs(l[row] - ls) / (1.0 + fabs(ls));
+                        if (!(x <= lerr)) lerr = isnan(x) ? INFINITY : x;
+                    }
+                }
+            CHECKF(err <= 1e-6 && lerr <= 1e-6,
+                   "simd %d n_q %lld heads %d head_dim %d self %d sinks %d: out err %.3g, lse err %.3g",
+                   simd, (long long)n_q, nh, hd, self, with_sinks, err, lerr);
+        }
+        free(o0); free(p0); free(l0); free(pl); free(o); free(l);
+    }
+}
+
 /* a side with lse = -INFINITY is not read (NaN or Inf in its out change nothing); sinks
    follow lcx_attention's rule (NaN, +INFINITY: errors, nothing written; -INFINITY: no
    sink); strides as lcx_attention's: negative is an error for any n_q > 0, a short one
@@ -1667,6 +1748,7 @@ int main(void) {
     RUN(test_validation_writes_nothing);
     RUN(test_merge_rules);
     RUN(test_merge_minus_inf_side_and_sink_and_stride_rules);
+    RUN(test_merge_every_level_matches_double_reference);
     RUN(test_alibi_far_from_the_query_keeps_accuracy);
     RUN(test_alibi_sinks_and_a_far_window_in_one_tile);
     RUN(test_alibi_positions_near_the_int64_limits);
