@@ -395,17 +395,21 @@ static void test_any_even_head_dim(void) {
 }
 
 static void test_decode_shapes_all_options(void) {
-    /* the decode plan (n_q <= 8) with splits: long n_kv, GQA 4 and 8, every type */
-    int n = lcx_test_quick() ? 4 : 24;
+    /* the decode plan (n_q <= 8, or at most 64 rows per KV head) with splits: long
+       n_kv, MHA and GQA 2, 4 and 8, every type */
+    int n = lcx_test_quick() ? 6 : 32;
     lcx_t_rng r = {777};
     for (int k = 0; k < n; k++) {
         acase c = base_case();
+        const int group = 1 << lcx_t_int(&r, 0, 3);
         c.seed = 1000 + (uint64_t)k;
-        c.n_q = lcx_t_int(&r, 1, 8);
+        /* half the cases past 8 queries, up to the plan's 64 rows (and one past) */
+        c.n_q = lcx_t_int(&r, 0, 1) ? lcx_t_int(&r, 1, 8)
+                                    : lcx_t_int(&r, 1, (64 / group > 8 ? 64 / group : 8) + 1);
         c.n_kv = lcx_t_int(&r, 1, 9000);
         c.d = c.dv = lcx_t_int(&r, 0, 1) ? 128 : 64;
         c.nkv = (int)lcx_t_int(&r, 1, 2);
-        c.nh = c.nkv * (lcx_t_int(&r, 0, 1) ? 4 : 8);
+        c.nh = c.nkv * group;
         c.kt = c.vt = (int)lcx_t_int(&r, 0, 2);
         c.causal = (int)lcx_t_int(&r, 0, 1);
         c.sinks = (int)lcx_t_int(&r, 0, 1);
