@@ -511,26 +511,26 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
  * INT64_MIN the call is LCX_ERR_INVALID_ARG and writes nothing).
  *
  * How it runs. A call's rows per KV head are n_q x n_heads / n_kv_heads. Prefill (n_q > 8
- * and more than 64 rows per KV head): work items are (KV head, block of queries); each
- * holds the rows of all the query heads of its group (256 rows: queries x heads; 128 or
- * 64 when that would leave fewer than 4 items per thread) and walks the key tiles (64
- * keys) that an enumerator yields: tiles wholly above the causal diagonal are never
- * touched, tiles wholly below it are not masked element by element. A tile's K is
- * transposed (and widened) once into the scratch and shared by every row
+ * and more than 64 rows per KV head, 32 with f32 K or V): work items are (KV head, block
+ * of queries); each holds the rows of all the query heads of its group (256 rows: queries
+ * x heads; 128 or 64 when that would leave fewer than 4 items per thread) and walks the
+ * key tiles (64 keys) that an enumerator yields: tiles wholly above the causal diagonal
+ * are never touched, tiles wholly below it are not masked element by element. A tile's K
+ * is transposed (and widened) once into the scratch and shared by every row
  * (register-blocked kernels: AVX-512 4 rows x 64 keys, AVX2 4 x 24), V widened into the
  * scratch once per tile, then online softmax, then O += P V.
- * Decode (n_q <= 8, or at most 64 rows per KV head: multi-token decode, speculative
- * decoding's checks, small prefill chunks): work items are ranges of keys, each covering
- * every KV head, so the cache is read once per call, in address order, with all the query
- * heads of a KV head served by each K/V row while it is in registers (f16/bf16 widened in
- * registers, never through a buffer). While a tile computes, the rows it will need next
- * are prefetched into L2 a few lines per step (AVX-512, tiles up to 256 KiB: V two heads
- * ahead and K 8 keys ahead, in address order where the rows lie back to back; AVX2
- * likewise for f16/bf16 K, with V one head ahead; otherwise V one head ahead and the next
- * tile's K), so the cache streams from memory beside the arithmetic. The key ranges
- * (splits: at least 128 keys and enough work to pay for a thread, and 2048 keys while
- * each thread still gets one) run on different threads (flash-decoding) and are merged
- * exactly with their LSEs.
+ * Decode (n_q <= 8, or at most 64 rows per KV head, 32 with f32 K or V: multi-token
+ * decode, speculative decoding's checks, small prefill chunks): work items are ranges of
+ * keys, each covering every KV head, so the cache is read once per call, in address
+ * order, with all the query heads of a KV head served by each K/V row while it is in
+ * registers (f16/bf16 widened in registers, never through a buffer). While a tile
+ * computes, the rows it will need next are prefetched into L2 a few lines per step
+ * (AVX-512, tiles up to 256 KiB: V two heads ahead and K 8 keys ahead, in address order
+ * where the rows lie back to back; AVX2 likewise for f16/bf16 K, with V one head ahead;
+ * otherwise V one head ahead and the next tile's K), so the cache streams from memory
+ * beside the arithmetic. The key ranges (splits: at least 128 keys and enough work to pay
+ * for a thread, and 2048 keys while each thread still gets one) run on different threads
+ * (flash-decoding) and are merged exactly with their LSEs.
  * A long cache in 2 MiB pages (e.g. madvise(MADV_HUGEPAGE) on Linux, outside this
  * library) decoded about 15% faster at n_kv 32768 on a 2-core Zen 4 (fewer TLB
  * misses), but no faster on a 2-core Zen 5 VM, where most comparisons measured it
@@ -2176,10 +2176,10 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
 #define LCX__ATTN_T0_AMD_FAMILY 26 /* 0x1A: Zen 5 */
 #define LCX__ATTN_CPU_ASK_BYTES ((double)(16 << 20))
 /* The decode plan for n_q <= LCX__ATTN_DECODE_Q, and for any n_q whose rows per KV head
-   (n_q x n_heads / n_kv_heads) are at most LCX__ATTN_DECODE_ROWS, the fewest a prefill
-   item is made of: there the prefill plan fetched each KV head's rows on their own,
-   and reading every head's rows in address order while the rows of a few queries
-   compute measured faster (lcx__attn_shape). */
+   (n_q x n_heads / n_kv_heads) are at most LCX__ATTN_DECODE_ROWS (half that with f32 K
+   or V), the fewest a prefill item is made of: there the prefill plan fetched each KV
+   head's rows on their own, and reading every head's rows in address order while the
+   rows of a few queries compute measured faster (lcx__attn_shape). */
 #define LCX__ATTN_DECODE_Q 8
 #define LCX__ATTN_DECODE_ROWS 64
 /* rows (query tokens x group heads) per prefill item, and the fewest when items are
@@ -4553,17 +4553,24 @@ LCX__STATIC void lcx__attn_kp_item(const lcx__attn *a, int simd, float *scr, int
    the thread count the call asks for, not the one its size gets, so that a workspace
    sized for a long cache also serves a short one. */
 LCX__STATIC void lcx__attn_shape(lcx__attn *a, int nt) {
-    /* Rows per KV head up to 64 as well: 2 threads, f16, d 128, calls of a few
-       queries (multi-token decode, small prefill chunks) on the 2-core Zen 4, in
-       GFLOP/s, decode plan against prefill plan: 32/8 heads, n_kv 32768, 12 queries
-       173 / 128, 16 queries 174 / 139 (1 thread 89 / 69 and 89 / 75); 32/32 heads
-       (MHA), n_kv 16384, 16 queries 166 / 82, 64 queries 168 / 149; 32/4 heads
-       (GQA 8), 12 queries 175 / 132 (96 rows: above the bound, left to the prefill
-       plan). Against it: with the cache in L2 (n_kv 512-1024) 12-16 queries of
-       32/8 heads 3-5% slower, f32 K and V at 64 rows -4% to +1%. */
-    a->decode = a->n_q <= LCX__ATTN_DECODE_Q ||
-                (a->n_q <= LCX__ATTN_DECODE_ROWS &&
-                 a->n_q * a->group <= LCX__ATTN_DECODE_ROWS);
+    /* Up to 64 rows per KV head as well (32 with f32 K or V). 2 threads, d 128, calls
+       of a few queries (multi-token decode, small prefill chunks) on the 2-core Zen 4,
+       GFLOP/s of the decode plan against the prefill plan, AVX-512 (AVX2):
+       - f16, 32/8 heads, n_kv 32768: 12 queries 173 / 128 (154 / 122), 16 queries
+         174 / 139 (153 / 132); n_kv 4096, 16 queries 166-173 / 144-152 (152-154 /
+         138); 1 thread, n_kv 32768, 16 queries 89 / 75.
+       - f16, 32/32 heads (MHA), n_kv 16384: 16 queries 166 / 82 (115 / 73), 32
+         queries 166 / 114 (127 / 104), 64 queries 149 / 141 (134 / 131).
+       - f32, MHA, n_kv 8192: 12 queries 106 / 53 (88 / 52), 32 queries 121 / 97 (98
+         / 92); but 32/8 heads (48-64 rows) 130-133 / 125-131 (108 / 118-130), hence
+         32 rows for f32.
+       Against it: a cache in L2 (n_kv 512-1024), 12-16 queries of 32/8 heads f16:
+       3-5% slower (AVX2 12-15%); from n_kv 2048 on, faster. */
+    {
+        const int64_t rows = a->kt == LCX_F32 || a->vt == LCX_F32 ? LCX__ATTN_DECODE_ROWS / 2
+                                                                  : LCX__ATTN_DECODE_ROWS;
+        a->decode = a->n_q <= LCX__ATTN_DECODE_Q || (a->n_q <= rows && a->n_q * a->group <= rows);
+    }
     if (a->decode) {
         a->bq = a->n_q > 0 ? a->n_q : 1;
     } else {

@@ -395,8 +395,8 @@ static void test_any_even_head_dim(void) {
 }
 
 static void test_decode_shapes_all_options(void) {
-    /* the decode plan (n_q <= 8, or at most 64 rows per KV head) with splits: long
-       n_kv, MHA and GQA 2, 4 and 8, every type */
+    /* the decode plan (n_q <= 8, or at most 64 rows per KV head, 32 with f32) with
+       splits: long n_kv, MHA and GQA 2, 4 and 8, every type */
     int n = lcx_test_quick() ? 6 : 32;
     lcx_t_rng r = {777};
     for (int k = 0; k < n; k++) {
