@@ -8,6 +8,7 @@
  *   bench: name=limits read_gbps=.. read_gbps_t1=.. fma_gflops=.. fma_gflops_t1=.. ...
  *   bench: name=attn_decode_<type>_n<N>[_t1|_paged] ms=<median> gbps=.. pct_bw=..
  *          bw_gbps=.. pct_bw_run=..
+ *   bench: name=attn_decode_f16_n<N>_q16 ms=<median> gflops=.. pct_peak=..
  *   bench: name=attn_decode_f16_cached_t1 ms=.. gbps=.. gflops=.. pct_peak=.. ceil_gbps=..
  *          ceil_pct_bw=..
  *   bench: name=attn_prefill_causal_<type>_n<N> ms=<median> gflops=.. pct_peak=..
@@ -28,6 +29,10 @@
  *   other tenants take changes within seconds (2-thread read bandwidth has been seen
  *   at 56 and at 33 GB/s on the same buffer a few seconds apart), so a limit measured
  *   a minute before a case says little about the conditions the case ran in.
+ * Multi-token decode (attn_decode_f16_n<N>_q16): 16 query tokens at the cache's last
+ *   positions (causal) over the same f16 cache, as a check of a speculative draft or a
+ *   small prefill chunk runs; bound by arithmetic, so GFLOP/s (4 * head_dim * visible
+ *   pairs * n_heads) against the FMA peak, as the prefill.
  * Decode from cache (attn_decode_f16_cached_t1): the f16 decode over n_kv 512 (2 MiB of
  *   K and V, in cache after the first call), one thread: the step's own speed without
  *   memory waits, also as GFLOP/s (4 * head_dim * n_kv * n_heads flops) against the
@@ -309,6 +314,22 @@ static void bench_decode_paged(const char *name, const lcx_f16 *k, const lcx_f16
     free((void *)vp);
 }
 
+/* Decode of n_q query tokens at once (causal: the cache's last n_q positions), as a
+   check of a speculative draft or a small prefill chunk runs: n_q x 4 query heads per
+   KV head keep the FMA units busy more than memory, so GFLOP/s against the FMA peak
+   (flops = 4 * head_dim * visible pairs * n_heads, as the prefill counts them). */
+static void bench_decode_multi(const char *name, const lcx_f16 *k, const lcx_f16 *v,
+                               int64_t n_kv, int64_t n_q, const float *q, float *out) {
+    attn_run r;
+    lcx_kv_view kv = lcx_kv_view_contiguous(LCX_F16, k, v, n_kv, 0, 0, NULL);
+    const double pairs = (double)n_q * (double)(n_kv - n_q) + (double)n_q * (double)(n_q + 1) / 2.0;
+    attn_prepare(&r, make_desc(1, bench_threads), q, n_q, kv, out);
+    double ms = lcxb_time_ms(attn_call, &r, decode_reps());
+    check_result(name, &r, LCX_F16, k, v, n_kv);
+    attn_release(&r);
+    add_result(R_PREFILL, name, ms, 4.0 * HEAD_DIM * pairs * N_HEADS, 0);
+}
+
 /* The decode step's own speed, with its memory waits taken away: one thread, n_kv
    small enough (n_kv 512: 2 MiB of f16 K and V) that the cache holds it after the
    first call. Timed in batches of calls (one call takes tens of microseconds). Its
@@ -495,6 +516,15 @@ int main(int argc, char **argv) {
         bench_decode(name, LCX_F16, k, v, n_mid, 1, q, out);
         snprintf(name, sizeof name, "attn_decode_f16_n%lld_paged", (long long)n_mid);
         bench_decode_paged(name, k, v, n_mid, quick ? 64 : 256, q, out);
+        {
+            float *q16 = (float *)lcxb_alloc((size_t)(16 * ROW_Q) * sizeof(float));
+            float *out16 = (float *)lcxb_alloc((size_t)(16 * ROW_Q) * sizeof(float));
+            fill_f32(q16, 16 * ROW_Q);
+            snprintf(name, sizeof name, "attn_decode_f16_n%lld_q16", (long long)n_mid);
+            bench_decode_multi(name, k, v, n_mid, 16, q16, out16);
+            free(q16);
+            free(out16);
+        }
         bench_decode_cached("attn_decode_f16_cached_t1", k, v, 512, q, out);
         free(k);
         free(v);
