@@ -262,6 +262,13 @@ if have gcc; then
         tail -5 "$A"; fail "bench/ab/ab.sh . . (quick)"
     fi
     if AB_DIR="$OUT/ab" CC=gcc OPENMP="$OPENMP" LCX_BENCH_QUICK=1 sh bench/ab/ab.sh . . \
+           --n-q 12 --n-kv 1000 --rounds 2 --reps 1 > "$A" 2>&1 &&
+       grep -q '^ab: n_q=12 causal=1 .* max_diff=0 ' "$A"; then
+        pass
+    else
+        tail -5 "$A"; fail "bench/ab/ab.sh . . --n-q 12 (quick)"
+    fi
+    if AB_DIR="$OUT/ab" CC=gcc OPENMP="$OPENMP" LCX_BENCH_QUICK=1 sh bench/ab/ab.sh . . \
            --prefill --n-kv 300 --rounds 2 --reps 1 > "$A" 2>&1 &&
        grep -q '^ab: prefill=causal .* max_diff=0 ' "$A"; then
         pass

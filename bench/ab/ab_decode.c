@@ -20,10 +20,13 @@
  *
  * Usage: ab_decode LIB_A LIB_B [--n-kv N] [--threads T] [--rounds R] [--reps P]
  *                  [--type f16|bf16|f32] [--paged PAGE_TOKENS] [--kv-heads H] [--dim D]
- *                  [--prefill] [--causal 0|1]
+ *                  [--n-q Q] [--prefill] [--causal 0|1]
  *                  [--quick]   (or LCX_BENCH_QUICK=1: read passes over 4 MiB, for tests)
  * Defaults: n_kv 32768, 2 threads, 16 rounds, 5 reps, f16, contiguous, 32 query heads
  * over 8 KV heads, head_dim 128 (the bench's decode shape).
+ * --n-q Q: a decode of Q query tokens at the cache's last positions (causal unless
+ * --causal 0), as a check of a speculative draft runs; the line then starts "ab: n_q=Q"
+ * and gives a_gflops and b_gflops (4 x head_dim x visible pairs x n_heads per call).
  * --prefill: a prefill instead, n_q = n_kv queries (one per token; default n_kv 2048),
  * causal unless --causal 0; the line then starts "ab: prefill=causal" (or "=full") and
  * gives a_gflops and b_gflops, counted as bench/attention.c counts them (4 x head_dim x
@@ -74,7 +77,7 @@ static void ab_sym(void *lib, const char *name, void *fn_ptr, size_t size) {
 static void ab_usage(void) {
     fprintf(stderr, "usage: ab_decode LIB_A LIB_B [--n-kv N] [--threads T] [--rounds R] [--reps P]\n"
                     "                 [--type f16|bf16|f32] [--paged PAGE_TOKENS] [--kv-heads H] [--dim D]\n"
-                    "                 [--prefill] [--causal 0|1] [--quick]\n");
+                    "                 [--n-q Q] [--prefill] [--causal 0|1] [--quick]\n");
     exit(2);
 }
 
@@ -98,7 +101,7 @@ static double ab_call_rate(ab_build *b, double units, int reps) {
 }
 
 int main(int argc, char **argv) {
-    int64_t n_kv = -1, page_tokens = 0, n_q;
+    int64_t n_kv = -1, page_tokens = 0, n_q, n_q_opt = 1;
     int threads = 2, rounds = 16, reps = 5, nh = 32, nkv = 8, d = 128, i, r;
     int prefill = 0, causal = 1;
     lcx_dtype type = LCX_F16;
@@ -130,6 +133,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(o, "--kv-heads")) nkv = atoi(v);
         else if (!strcmp(o, "--dim")) d = atoi(v);
         else if (!strcmp(o, "--causal")) causal = atoi(v);
+        else if (!strcmp(o, "--n-q")) n_q_opt = atoll(v);
         else if (!strcmp(o, "--type")) {
             type_name = v;
             if (!strcmp(v, "f16")) type = LCX_F16;
@@ -139,8 +143,8 @@ int main(int argc, char **argv) {
         } else ab_usage();
     }
     if (n_kv < 0) n_kv = prefill ? 2048 : 32768;
-    n_q = prefill ? n_kv : 1;
-    if (n_kv < 1 || threads < 1 || rounds < 1 || reps < 1 || reps > 64 || nkv < 1 || nkv > nh ||
+    n_q = prefill ? n_kv : n_q_opt;
+    if (n_q < 1 || (!prefill && n_q > n_kv) || n_kv < 1 || threads < 1 || rounds < 1 || reps < 1 || reps > 64 || nkv < 1 || nkv > nh ||
         nh % nkv || d < 2 || d > LCX_ATTN_MAX_HEAD_DIM || (d & 1) || page_tokens < 0 ||
         (page_tokens && n_kv % page_tokens))
         ab_usage();
@@ -150,7 +154,7 @@ int main(int argc, char **argv) {
     desc.n_heads = nh;
     desc.n_kv_heads = nkv;
     desc.n_threads = threads;
-    desc.causal = prefill && causal;
+    desc.causal = (prefill || n_q > 1) && causal;
     for (i = 0; i < 2; i++) {
         lib[i] = dlopen(argv[1 + i], RTLD_NOW | RTLD_LOCAL);
         if (!lib[i]) {
@@ -215,10 +219,13 @@ int main(int argc, char **argv) {
 #else
     const int read_threads = 1; /* the library runs one thread without OpenMP */
 #endif
-    /* per call: decode, K and V read once; prefill, the flops bench/attention.c counts */
-    const double pairs = !prefill ? 0 : desc.causal ? (double)n_kv * (double)(n_kv + 1) / 2
-                                                    : (double)n_kv * (double)n_kv;
-    const double units = prefill ? 4.0 * d * pairs * nh : 2.0 * (double)kv_bytes;
+    /* per call: decode of one query, K and V read once; more queries (the last n_q
+       positions) and prefill, the flops bench/attention.c counts */
+    const int flops = prefill || n_q > 1;
+    const double pairs = desc.causal ? (double)n_q * (double)(n_kv - n_q) +
+                                           (double)n_q * (double)(n_q + 1) / 2
+                                     : (double)n_q * (double)n_kv;
+    const double units = flops ? 4.0 * d * pairs * nh : 2.0 * (double)kv_bytes;
     double read_start = lcxb_read_bw(read_threads), sum[2] = {0, 0}, max_diff = 0;
     int b_faster = 0;
     for (r = 0; r < rounds; r++) {
@@ -236,11 +243,13 @@ int main(int argc, char **argv) {
         if (!(diff <= max_diff)) max_diff = diff; /* NaN propagates */
     }
     double read_end = lcxb_read_bw(read_threads);
+    char what[48] = "";
+    if (prefill) snprintf(what, sizeof what, "prefill=%s ", desc.causal ? "causal" : "full");
+    else if (n_q > 1) snprintf(what, sizeof what, "n_q=%lld causal=%d ", (long long)n_q, desc.causal);
     printf("ab: %sn_kv=%lld threads=%d type=%s paged=%lld rounds=%d a_%s=%.2f b_%s=%.2f "
            "ratio=%.4f b_faster=%d/%d max_diff=%.3g read_gbps_start=%.1f read_gbps_end=%.1f\n",
-           prefill ? (desc.causal ? "prefill=causal " : "prefill=full ") : "", (long long)n_kv,
-           threads, type_name, (long long)page_tokens, rounds, prefill ? "gflops" : "gbps",
-           sum[0] / rounds, prefill ? "gflops" : "gbps", sum[1] / rounds, sum[1] / sum[0],
-           b_faster, rounds, max_diff, read_start, read_end);
+           what, (long long)n_kv, threads, type_name, (long long)page_tokens, rounds,
+           flops ? "gflops" : "gbps", sum[0] / rounds, flops ? "gflops" : "gbps", sum[1] / rounds,
+           sum[1] / sum[0], b_faster, rounds, max_diff, read_start, read_end);
     return 0;
 }
