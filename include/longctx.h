@@ -2182,6 +2182,15 @@ LCXDEF lcx_status lcx_rope_rerotate(const lcx_rope *from, const lcx_rope *to, fl
    rows of a few queries compute measured faster (lcx__attn_shape). */
 #define LCX__ATTN_DECODE_Q 8
 #define LCX__ATTN_DECODE_ROWS 64
+/* The decode logits hold f32 K's vectors in registers (lcx__attn_dot4x4's keep) for
+   tiles of at least this many rows per KV head. f32, 32/8 heads, d 128, calls
+   alternating, 2 threads, n_kv 32768, against GCC's loads folded into the FMAs (each K
+   vector loaded once per row): 12 rows (3 queries) +12% (8 of 8 rounds), 16 rows
+   +1.7% (6 of 6), 32 rows +7% and +10% (6 of 6 each), 1 thread n_kv 8192 32 rows +8%;
+   but with fewer rows, from memory: 4 rows -2 to -4% (1 and 3 of 10 rounds, 0 of 8
+   with 1 thread), 8 rows -5% (0 of 6; GQA 8's 8 rows -2%), though 4 rows from cache
+   +12%. */
+#define LCX__ATTN_KEEP_ROWS 12
 /* rows (query tokens x group heads) per prefill item, and the fewest when items are
    scarce (lcx__attn_shape) */
 #define LCX__ATTN_PREFILL_ROWS 256
@@ -2925,11 +2934,13 @@ LCX__ATTN_FI __m512 lcx__attn_hsum16x16(__m512 v0, __m512 v1, __m512 v2, __m512 
 
 /* One 4 x 4 tile of decode logits: rows q0..q3 (padded to 16) times keys k0..k3 (type
    kt, widened in registers), d = 16*nf + popcount(tm); the 16 dots are reduced by one
-   transpose-add and stored as 4 quads, row r at s + r*LCX__ATTN_TK. */
+   transpose-add and stored as 4 quads, row r at s + r*LCX__ATTN_TK. keep: hold f32 K's
+   vectors in registers (LCX__ATTN_KEEP4; f16/bf16 K is widened into registers anyway).
+   Without it GCC loads each f32 K vector once per row of the quad, inside the FMAs. */
 LCX__ATTN_FI void lcx__attn_dot4x4(const float *q0, const float *q1, const float *q2,
                                    const float *q3, const void *k0, const void *k1,
                                    const void *k2, const void *k3, const int kt, int nf,
-                                   __mmask16 tm, float *s) {
+                                   __mmask16 tm, float *s, const int keep) {
     int c;
     __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0;
     __m512 c6 = c0, c7 = c0, c8 = c0, c9 = c0, c10 = c0, c11 = c0, c12 = c0;
@@ -2959,6 +2970,7 @@ LCX__ATTN_FI void lcx__attn_dot4x4(const float *q0, const float *q1, const float
     for (c = 0; c < nf; c++) {
         __m512 x0 = lcx__attn_ld16(k0, kt, 16 * c), x1 = lcx__attn_ld16(k1, kt, 16 * c);
         __m512 x2 = lcx__attn_ld16(k2, kt, 16 * c), x3 = lcx__attn_ld16(k3, kt, 16 * c);
+        if (keep) LCX__ATTN_KEEP4(x0, x1, x2, x3);
         LCX__ATTN_SD_STEP(x0, x1, x2, x3, 16 * c);
     }
     if (tm) {
@@ -2997,7 +3009,7 @@ LCX__ATTN_FI void lcx__attn_sd16_body(const lcx__attn *a, const lcx__attn_scr *s
             const void *k1 = j0 + 1 < n ? krow[j0 + 1] : k0;
             const void *k2 = j0 + 2 < n ? krow[j0 + 2] : k0;
             const void *k3 = j0 + 3 < n ? krow[j0 + 3] : k0;
-            lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm, s + j0);
+            lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm, s + j0, 0);
         }
     }
 }
@@ -3087,14 +3099,25 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
                 for (jj = jb; jj < jb + 4 && jj < nb; jj++)
                     lcx__attn_pf_bytes((const char *)pr[jj] + (size_t)h * koff, kbytes);
             }
-            for (r0 = 0; r0 < R; r0 += 4) {
-                const float *q0 = qsec + (size_t)r0 * dp;
-                const float *q1 = r0 + 1 < R ? q0 + dp : q0;
-                const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
-                const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
-                lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm,
-                                 ssec + (size_t)r0 * LCX__ATTN_TK);
-            }
+            /* f32 K held in registers from 12 rows up (LCX__ATTN_KEEP_ROWS) */
+            if (kt == LCX_F32 && R >= LCX__ATTN_KEEP_ROWS)
+                for (r0 = 0; r0 < R; r0 += 4) {
+                    const float *q0 = qsec + (size_t)r0 * dp;
+                    const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+                    const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+                    const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+                    lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm,
+                                     ssec + (size_t)r0 * LCX__ATTN_TK, 1);
+                }
+            else
+                for (r0 = 0; r0 < R; r0 += 4) {
+                    const float *q0 = qsec + (size_t)r0 * dp;
+                    const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+                    const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+                    const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+                    lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm,
+                                     ssec + (size_t)r0 * LCX__ATTN_TK, 0);
+                }
         }
     }
 }
