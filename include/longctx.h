@@ -2989,6 +2989,23 @@ LCX__ATTN_FI void lcx__attn_dot4x4(const float *q0, const float *q1, const float
     _mm_storeu_ps(s + 3 * LCX__ATTN_TK, _mm512_extractf32x4_ps(h, 3));
 }
 
+/* Every quad of R rows (q: R rows dp floats apart) times keys k0..k3: the logits of a
+   4-key block, row r at s + r*LCX__ATTN_TK (lcx__attn_dot4x4; keep as there). */
+LCX__ATTN_FI void lcx__attn_dot_rows(const float *q, int dp, int R, const void *k0,
+                                     const void *k1, const void *k2, const void *k3,
+                                     const int kt, int nf, __mmask16 tm, float *s,
+                                     const int keep) {
+    int r0;
+    for (r0 = 0; r0 < R; r0 += 4) {
+        const float *q0 = q + (size_t)r0 * dp;
+        const float *q1 = r0 + 1 < R ? q0 + dp : q0;
+        const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
+        const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
+        lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm,
+                         s + (size_t)r0 * LCX__ATTN_TK, keep);
+    }
+}
+
 /* Logits of one head's rows (the key_probs pass): K rows used straight from the cache
    (widened in registers), 4 query rows x 4 keys per step, so each K element is loaded
    and converted once per 4 rows; partial sums reduced by one transpose-add per 16
@@ -3045,7 +3062,7 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
     const int kl1 = kt == LCX_F32 && a->kpf_l1; /* K into L1 (LCX__ATTN_KAHEAD_F32) */
     lcx__attn_scr s0;
     size_t qoff, soff;
-    int j0, jj, h, r0;
+    int j0, jj, h;
     lcx__attn_scr_layout(a, scr, &s0);
     qoff = (size_t)(s0.qp - scr);
     soff = (size_t)(s0.s - scr);
@@ -3101,23 +3118,8 @@ LCX__ATTN_FI void lcx__attn_sdh16_body(const lcx__attn *a, float *scr, int nk, i
             }
             /* f32 K held in registers from 12 rows up (LCX__ATTN_KEEP_ROWS) */
             if (kt == LCX_F32 && R >= LCX__ATTN_KEEP_ROWS)
-                for (r0 = 0; r0 < R; r0 += 4) {
-                    const float *q0 = qsec + (size_t)r0 * dp;
-                    const float *q1 = r0 + 1 < R ? q0 + dp : q0;
-                    const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
-                    const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
-                    lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm,
-                                     ssec + (size_t)r0 * LCX__ATTN_TK, 1);
-                }
-            else
-                for (r0 = 0; r0 < R; r0 += 4) {
-                    const float *q0 = qsec + (size_t)r0 * dp;
-                    const float *q1 = r0 + 1 < R ? q0 + dp : q0;
-                    const float *q2 = r0 + 2 < R ? q0 + 2 * dp : q0;
-                    const float *q3 = r0 + 3 < R ? q0 + 3 * dp : q0;
-                    lcx__attn_dot4x4(q0, q1, q2, q3, k0, k1, k2, k3, kt, nf, tm,
-                                     ssec + (size_t)r0 * LCX__ATTN_TK, 0);
-                }
+                lcx__attn_dot_rows(qsec, dp, R, k0, k1, k2, k3, kt, nf, tm, ssec, 1);
+            else lcx__attn_dot_rows(qsec, dp, R, k0, k1, k2, k3, kt, nf, tm, ssec, 0);
         }
     }
 }
