@@ -314,22 +314,6 @@ static void bench_decode_paged(const char *name, const lcx_f16 *k, const lcx_f16
     free((void *)vp);
 }
 
-/* Decode of n_q query tokens at once (causal: the cache's last n_q positions), as a
-   check of a speculative draft or a small prefill chunk runs: n_q x 4 query heads per
-   KV head keep the FMA units busy more than memory, so GFLOP/s against the FMA peak
-   (flops = 4 * head_dim * visible pairs * n_heads, as the prefill counts them). */
-static void bench_decode_multi(const char *name, const lcx_f16 *k, const lcx_f16 *v,
-                               int64_t n_kv, int64_t n_q, const float *q, float *out) {
-    attn_run r;
-    lcx_kv_view kv = lcx_kv_view_contiguous(LCX_F16, k, v, n_kv, 0, 0, NULL);
-    const double pairs = (double)n_q * (double)(n_kv - n_q) + (double)n_q * (double)(n_q + 1) / 2.0;
-    attn_prepare(&r, make_desc(1, bench_threads), q, n_q, kv, out);
-    double ms = lcxb_time_ms(attn_call, &r, decode_reps());
-    check_result(name, &r, LCX_F16, k, v, n_kv);
-    attn_release(&r);
-    add_result(R_PREFILL, name, ms, 4.0 * HEAD_DIM * pairs * N_HEADS, 0);
-}
-
 /* The decode step's own speed, with its memory waits taken away: one thread, n_kv
    small enough (n_kv 512: 2 MiB of f16 K and V) that the cache holds it after the
    first call. Timed in batches of calls (one call takes tens of microseconds). Its
@@ -352,18 +336,20 @@ static void bench_decode_cached(const char *name, const lcx_f16 *k, const lcx_f1
     res->flops = 4.0 * HEAD_DIM * (double)n_kv * N_HEADS; /* q.k and p.v */
 }
 
-/* ---- prefill ------------------------------------------------------------------ */
-static double causal_flops(int64_t n) { return 4.0 * HEAD_DIM * ((double)n * (double)(n + 1) / 2.0) * N_HEADS; }
-
-static void bench_prefill(const char *name, lcx_dtype type, const void *k, const void *v,
-                          int64_t n, const float *q, float *out) {
+/* ---- prefill, and decode of several queries ---------------------------------- */
+/* A causal call of n_q queries over n_kv keys, timed over reps calls, in GFLOP/s against
+   the FMA peak: the prefill (n_q = n_kv), and the decode of several query tokens at
+   once (a check of a speculative draft, a small prefill chunk), whose n_q x 4 query
+   heads per KV head keep the FMA units busier than memory. */
+static void bench_causal(const char *name, lcx_dtype type, const void *k, const void *v,
+                         int64_t n_kv, int64_t n_q, int reps, const float *q, float *out) {
     attn_run r;
-    lcx_kv_view kv = lcx_kv_view_contiguous(type, k, v, n, 0, 0, NULL);
-    attn_prepare(&r, make_desc(1, bench_threads), q, n, kv, out);
-    double ms = lcxb_time_ms(attn_call, &r, lcxb_quick() ? 3 : 5);
-    check_result(name, &r, type, k, v, n);
+    lcx_kv_view kv = lcx_kv_view_contiguous(type, k, v, n_kv, 0, 0, NULL);
+    attn_prepare(&r, make_desc(1, bench_threads), q, n_q, kv, out);
+    double ms = lcxb_time_ms(attn_call, &r, reps);
+    check_result(name, &r, type, k, v, n_kv);
     attn_release(&r);
-    add_result(R_PREFILL, name, ms, causal_flops(n), 0);
+    add_result(R_PREFILL, name, ms, 4.0 * HEAD_DIM * lcxb_pairs(n_kv, n_q, 1) * N_HEADS, 0);
 }
 
 /* 1 vs bench_threads threads, alternating so that drift in the machine's load hits both alike. */
@@ -521,7 +507,7 @@ int main(int argc, char **argv) {
             float *out16 = (float *)lcxb_alloc((size_t)(16 * ROW_Q) * sizeof(float));
             fill_f32(q16, 16 * ROW_Q);
             snprintf(name, sizeof name, "attn_decode_f16_n%lld_q16", (long long)n_mid);
-            bench_decode_multi(name, k, v, n_mid, 16, q16, out16);
+            bench_causal(name, LCX_F16, k, v, n_mid, 16, decode_reps(), q16, out16);
             free(q16);
             free(out16);
         }
@@ -556,8 +542,9 @@ int main(int argc, char **argv) {
                 snprintf(name, sizeof name, "attn_prefill_causal_%s_n%lld", type_name(type),
                          (long long)pre_n[i]);
                 /* smaller n: the first rows of the same arrays (row strides unchanged) */
-                bench_prefill(name, type, t == 0 ? (const void *)k32 : (const void *)k16,
-                              t == 0 ? (const void *)v32 : (const void *)v16, pre_n[i], pq, pout);
+                bench_causal(name, type, t == 0 ? (const void *)k32 : (const void *)k16,
+                             t == 0 ? (const void *)v32 : (const void *)v16, pre_n[i], pre_n[i],
+                             lcxb_quick() ? 3 : 5, pq, pout);
             }
         bench_scaling(k32, v32, nmax, pq, pout);
         free(pq);

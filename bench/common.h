@@ -96,6 +96,14 @@ static inline void *lcxb_alloc(size_t bytes) {
     return p;
 }
 
+/* Query-key pairs of an attention call: n_q queries at the last n_q of n_kv positions,
+   each seeing the keys up to its own (causal; n_kv (n_kv + 1) / 2 for a prefill), or
+   every key. The benchmarks count 4 * head_dim * pairs * n_heads flops (q.k and p.v). */
+static inline double lcxb_pairs(int64_t n_kv, int64_t n_q, int causal) {
+    if (!causal) return (double)n_q * (double)n_kv;
+    return (double)n_q * (double)(n_kv - n_q) + (double)n_q * (double)(n_q + 1) / 2.0;
+}
+
 /* ---- random numbers ----------------------------------------------------------- */
 /* xorshift64*: the next value of the generator whose state is *state (nonzero) */
 static inline uint64_t lcxb_rng_next(uint64_t *state) {

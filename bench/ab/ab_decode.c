@@ -222,10 +222,8 @@ int main(int argc, char **argv) {
     /* per call: decode of one query, K and V read once; more queries (the last n_q
        positions) and prefill, the flops bench/attention.c counts */
     const int flops = prefill || n_q > 1;
-    const double pairs = desc.causal ? (double)n_q * (double)(n_kv - n_q) +
-                                           (double)n_q * (double)(n_q + 1) / 2
-                                     : (double)n_q * (double)n_kv;
-    const double units = flops ? 4.0 * d * pairs * nh : 2.0 * (double)kv_bytes;
+    const double units = flops ? 4.0 * d * lcxb_pairs(n_kv, n_q, desc.causal) * nh
+                               : 2.0 * (double)kv_bytes;
     double read_start = lcxb_read_bw(read_threads), sum[2] = {0, 0}, max_diff = 0;
     int b_faster = 0;
     for (r = 0; r < rounds; r++) {
