@@ -11,6 +11,8 @@
 #   clang       clang -O2 -march=native (-fopenmp when libomp is there)
 #   clang-avx2  clang with AVX2+FMA+F16C only (no AVX-512), where the CPU has them
 #   asan        gcc -O1 -fsanitize=address,undefined, LCX_TEST_QUICK=1
+#   gcc-m32     on x86-64: gcc -m32 (size_t and pointers of 32 bits, as on 32-bit ARM;
+#               SSE arithmetic, not the x87's), LCX_TEST_QUICK=1; needs gcc-multilib
 # and the checks: C++17 include (g++ and clang++), two translation units with
 # LONGCTX_STATIC, the header included twice, the README snippet, test_base with
 # LONGCTX_NO_CPUID, a user's translation unit with the header's code inlined into it
@@ -57,6 +59,14 @@ if have gcc; then
     [ -n "$GCC_OMP" ] && add "gcc-noomp-macro|gcc|-O2 -march=native -fopenmp -DLONGCTX_NO_OPENMP|"
     add "gcc-nosimd|gcc|-O2 -march=native $GCC_OMP -DLONGCTX_NO_SIMD|"
     add "asan|gcc|-O1 -g -march=native $GCC_OMP -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer|LCX_TEST_QUICK=1"
+    if [ "$(uname -m)" = x86_64 ]; then
+        printf 'int main(void){return sizeof(void *) == 4 ? 0 : 1;}\n' > "$OUT/m32.c"
+        if gcc -m32 $GCC_OMP "$OUT/m32.c" -o "$OUT/m32" >/dev/null 2>&1 && "$OUT/m32"; then
+            add "gcc-m32|gcc|-O2 -m32 -msse2 -mfpmath=sse -march=native $GCC_OMP|LCX_TEST_QUICK=1"
+        else
+            fail "gcc -m32 cannot build a 32-bit program (.ci/run installs gcc-multilib)"
+        fi
+    fi
 else
     fail "gcc not found"
 fi

@@ -942,16 +942,27 @@ static void test_huge_shapes_rejected_by_query_and_call(void) {
     memset(&d, 0, sizeof d);
     d.head_dim = 2; d.n_heads = 4; d.n_kv_heads = 1; d.n_threads = 3;
     CHECK(lcx_attention_workspace_size(&d, lim, &v, &b) == LCX_OK && b > 0);
+    /* key_probs adds lim x 4 floats of row lse, causal ALiBi over key positions lim
+       int64: more than a 32-bit size_t holds, where the query must say so instead */
     d.key_probs = kp;
     {
-        size_t b0 = 0;
-        CHECK(lcx_attention_workspace_size(&d, lim, &v, &b0) == LCX_OK);
-        CHECK(b0 > b && b0 - b >= (size_t)lim * 16);
+        size_t b0 = 777;
+        if ((double)lim * 16 < (double)SIZE_MAX) {
+            CHECK(lcx_attention_workspace_size(&d, lim, &v, &b0) == LCX_OK);
+            CHECK(b0 > b && b0 - b >= (size_t)lim * 16);
+        } else {
+            CHECK(lcx_attention_workspace_size(&d, lim, &v, &b0) == LCX_ERR_INVALID_ARG && b0 == 777);
+        }
     }
     d.key_probs = NULL; d.causal = 1; d.alibi_slopes = sl;
-    CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_OK && b >= (size_t)lim * 8);
-    d.n_threads = INT32_MAX;
-    CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_OK);
+    for (int k = 0; k < 2; k++) {
+        d.n_threads = k == 0 ? 3 : INT32_MAX;
+        b = 777;
+        if ((double)lim * 8 < (double)SIZE_MAX)
+            CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_OK && b >= (size_t)lim * 8);
+        else
+            CHECK(lcx_attention_workspace_size(&d, lim, &v2, &b) == LCX_ERR_INVALID_ARG && b == 777);
+    }
 }
 
 /* A paged cache at the largest n_kv (INT64_MAX / 8 for one KV head: 1024 pages of 2^50
