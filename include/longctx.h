@@ -22,7 +22,9 @@
  * Everywhere else just `#include "longctx.h"` for the declarations. Define
  * LONGCTX_STATIC as well to make every function `static` (a private copy per
  * translation unit). Build with -O2 (or -O3) and -march=native (or at least
- * -mavx2 -mfma -mf16c) to get the SIMD paths, and -fopenmp for threads.
+ * -mavx2 -mfma -mf16c) to get the SIMD paths, and -fopenmp for threads. The
+ * implementation keeps IEEE arithmetic under -ffast-math or -Ofast with GCC; other
+ * compilers refuse to build it with those flags (LONGCTX_ALLOW_FAST_MATH).
  *
  * Quick start (RoPE on q and k, then attention over a cache):
  *
@@ -57,6 +59,11 @@
  *                           K otherwise runs it twice, to tell which processor it is
  *                           (a prefetch hint: results are the same either way)
  *   LONGCTX_TESTING         expose the table of compiled SIMD variants for tests
+ *   LONGCTX_ALLOW_FAST_MATH build the implementation under -ffast-math / -Ofast with
+ *                           a compiler other than GCC (which needs no macro: it
+ *                           compiles the implementation with fast-math off), where
+ *                           it otherwise stops with #error: NaN checks and -INFINITY
+ *                           markers are then not guaranteed (see IMPLEMENTATION)
  *
  * ============================================================================
  *  ERRORS, MEMORY, THREADS
@@ -285,9 +292,10 @@ LCXDEF void lcx_bf16_to_f32_row(const lcx_bf16 *src, float *dst, int64_t n);
  * factors are >= 1) and unit vectors: within ~5e-7 * A for p < 2^32, but ~1e-4 * A
  * at p = 2^40 (measured, DEFAULT with d = 128: 2.2e-7 for p < 2^31, 4.3e-7 for
  * p < 2^32, 6.9e-6 for p < 2^36, 1.1e-4 for p < 2^40). (A float product
- * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.) Build the
- * implementation without -ffast-math: it lets the compiler reorder the exact
- * reduction and drop NaN checks.
+ * p * f_i, as HF computes it, is off by up to ~0.06 rad at p = 10^6.) -ffast-math
+ * would let the compiler reorder the exact reduction and drop NaN checks: GCC
+ * compiles the implementation with it off, other compilers refuse it (see
+ * LONGCTX_ALLOW_FAST_MATH).
  *
  * Speed and threads: per token the rotary_dim/2 cos/sin values are computed once
  * (4 or 8 at a time) and shared by all heads, which rotate with AVX2/AVX-512
@@ -743,6 +751,30 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
 #ifdef LONGCTX_IMPLEMENTATION
 #ifndef LONGCTX_IMPLEMENTATION_DONE
 #define LONGCTX_IMPLEMENTATION_DONE
+
+/* ---- IEEE arithmetic whatever the caller's flags ------------------------------
+   The implementation needs IEEE float semantics: validation detects NaN and Inf,
+   masked rows and empty partials carry -INFINITY, RoPE reduces angles in exact steps
+   that must not be reordered. -ffast-math (also -Ofast, -ffinite-math-only, /fp:fast)
+   lets the compiler fold those away. Measured with the implementation built -Ofast
+   (tests/check_fast_math.c): gcc 12 accepted NaN or Inf scales and soft-caps, NaN
+   ALiBi slopes and sinks, and NaN RoPE parameters; clang 14 most of those, and it
+   merged two empty partials into NaN where 0 is due. So under those
+   flags GCC compiles these definitions with fast-math off (its optimize pragma, for
+   this implementation only: the caller's own code keeps its flags), and any other
+   compiler stops here: build the file that defines LONGCTX_IMPLEMENTATION without
+   them (the declarations may be included anywhere), or define
+   LONGCTX_ALLOW_FAST_MATH to build it anyway, without those guarantees. */
+#if defined(__FAST_MATH__) || (defined(__FINITE_MATH_ONLY__) && __FINITE_MATH_ONLY__) || \
+    defined(_M_FP_FAST)
+#  if defined(__GNUC__) && !defined(__clang__) && !defined(__INTEL_COMPILER)
+#    pragma GCC push_options
+#    pragma GCC optimize("no-fast-math")
+#    define LCX__GCC_IEEE_PUSHED 1
+#  elif !defined(LONGCTX_ALLOW_FAST_MATH)
+#    error "longctx.h: build the file that defines LONGCTX_IMPLEMENTATION without -ffast-math, -Ofast, -ffinite-math-only or /fp:fast (or define LONGCTX_ALLOW_FAST_MATH: see longctx.h)"
+#  endif
+#endif
 
 #include <float.h>
 #include <math.h>
@@ -5017,6 +5049,9 @@ LCXDEF lcx_status lcx_attention_merge(float *out, float *lse, int64_t out_stride
 #endif
 #ifdef LCX__GCC_DIAG_PUSHED
 #  pragma GCC diagnostic pop
+#endif
+#ifdef LCX__GCC_IEEE_PUSHED
+#  pragma GCC pop_options
 #endif
 #endif /* LONGCTX_IMPLEMENTATION_DONE */
 #endif /* LONGCTX_IMPLEMENTATION */

@@ -13,12 +13,15 @@
 #   asan        gcc -O1 -fsanitize=address,undefined, LCX_TEST_QUICK=1
 #   gcc-m32     on x86-64: gcc -m32 (size_t and pointers of 32 bits, as on 32-bit ARM;
 #               SSE arithmetic, not the x87's), LCX_TEST_QUICK=1; needs gcc-multilib
+#   gcc-fast-math  gcc -O2 with the implementation's definitions under fast-math
+#               (tests/fast_math/longctx.h), LCX_TEST_QUICK=1
 # and the checks: C++17 include (g++ and clang++), two translation units with
 # LONGCTX_STATIC, the header included twice, the README snippet, test_base with
 # LONGCTX_NO_CPUID, a user's translation unit with the header's code inlined into it
 # (tests/check_inline.c), the stack each call uses (tests/check_stack.c, gcc and clang,
 # OpenMP on and off), the examples and benchmarks built with -Werror and run in quick
-# mode, the A/B tool (bench/ab).
+# mode, the A/B tool (bench/ab), the implementation built with -Ofast (gcc and g++:
+# tests/check_fast_math.c; clang must refuse it, unless LONGCTX_ALLOW_FAST_MATH).
 # Environment: OPENMP=0 drops every OpenMP configuration; CC is ignored (both
 # compilers are always used when present); JOBS sets build parallelism.
 
@@ -59,6 +62,7 @@ if have gcc; then
     [ -n "$GCC_OMP" ] && add "gcc-noomp-macro|gcc|-O2 -march=native -fopenmp -DLONGCTX_NO_OPENMP|"
     add "gcc-nosimd|gcc|-O2 -march=native $GCC_OMP -DLONGCTX_NO_SIMD|"
     add "asan|gcc|-O1 -g -march=native $GCC_OMP -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer|LCX_TEST_QUICK=1"
+    add "gcc-fast-math|gcc|-O2 -march=native $GCC_OMP -Itests/fast_math|LCX_TEST_QUICK=1"
     if [ "$(uname -m)" = x86_64 ]; then
         printf 'int main(void){return sizeof(void *) == 4 ? 0 : 1;}\n' > "$OUT/m32.c"
         if gcc -m32 $GCC_OMP "$OUT/m32.c" -o "$OUT/m32" >/dev/null 2>&1 && "$OUT/m32"; then
@@ -152,6 +156,19 @@ cpp-clang++|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -O1 -march=nativ
 inline-clang-static-O2|clang $WARN -O2 -march=native -DLONGCTX_STATIC $INL
 inline-clang++-O3|clang++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -x c++ -O3 -march=native $INL"
 fi
+# the implementation built with -Ofast (a file of its own), the rest with -O2:
+# tests/check_fast_math.c must get IEEE answers (run below); clang must refuse -Ofast
+# for the implementation unless LONGCTX_ALLOW_FAST_MATH is defined
+printf '#define LONGCTX_IMPLEMENTATION\n#include "longctx.h"\n' > "$OUT/checks/impl.c"
+FM="-Iinclude tests/check_fast_math.c"
+CHECKS="$CHECKS
+fast-math-gcc|gcc $WARN -Ofast -march=native $GCC_OMP -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_gcc.o && gcc $WARN -O2 -march=native $GCC_OMP $FM $OUT/checks/impl_fast_gcc.o -o $OUT/checks/fast_math_gcc -lm
+fast-math-g++|g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -x c++ -Ofast -march=native -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_gxx.o && g++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -x c++ -O2 -march=native $FM -x none $OUT/checks/impl_fast_gxx.o -o $OUT/checks/fast_math_gxx"
+if have clang; then
+    CHECKS="$CHECKS
+fast-math-clang-refused|if clang $WARN -Ofast -march=native -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_clang.o; then false; else clang $WARN -Ofast -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_clang.o 2>&1 | grep -q LONGCTX_ALLOW_FAST_MATH; fi
+fast-math-clang-allowed|clang $WARN -Ofast -march=native -DLONGCTX_ALLOW_FAST_MATH -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_clang_allowed.o"
+fi
 # tests/check_stack.c: the stack each public call uses (the header promises < 8 KiB),
 # built like a user's program (-O2 -march=native) with gcc and clang, OpenMP on and off;
 # run below
@@ -184,7 +201,7 @@ while IFS='|' read -r name cmd; do
         pass
     fi
 done < "$OUT/checks/list"
-for bin in twice static_gcc cpp_gxx readme_snippet no_cpuid static_clang cpp_clangxx; do
+for bin in twice static_gcc cpp_gxx readme_snippet no_cpuid static_clang cpp_clangxx fast_math_gcc fast_math_gxx; do
     [ -x "$OUT/checks/$bin" ] || continue
     if "$OUT/checks/$bin" > "$OUT/checks/$bin.out" 2>&1; then
         pass
