@@ -170,16 +170,18 @@ fast-math-clang-refused|if clang $WARN -Ofast -march=native -Iinclude -c $OUT/ch
 fast-math-clang-allowed|clang $WARN -Ofast -march=native -DLONGCTX_ALLOW_FAST_MATH -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_clang_allowed.o"
 fi
 # tests/check_stack.c: the stack each public call uses (the header promises < 8 KiB),
-# built like a user's program (-O2 -march=native) with gcc and clang, OpenMP on and off;
-# run below
+# built like a user's program (-O2 -march=native) with gcc and clang, OpenMP on and off,
+# and as a debug build (-O0, under 32 KiB); run below
 STK="-Iinclude tests/check_stack.c -lm"
 CHECKS="$CHECKS
-stack-gcc|gcc $WARN -O2 -march=native -pthread $STK -o $OUT/checks/stack_gcc"
+stack-gcc|gcc $WARN -O2 -march=native -pthread $STK -o $OUT/checks/stack_gcc
+stack-gcc-O0|gcc $WARN -O0 -march=native -pthread -DLIMIT=32768 $STK -o $OUT/checks/stack_gcc_O0"
 [ -n "$GCC_OMP" ] && CHECKS="$CHECKS
 stack-gcc-omp|gcc $WARN -O2 -march=native -fopenmp -pthread $STK -o $OUT/checks/stack_gcc_omp"
 if have clang; then
     CHECKS="$CHECKS
-stack-clang|clang $WARN -O2 -march=native -pthread $STK -o $OUT/checks/stack_clang"
+stack-clang|clang $WARN -O2 -march=native -pthread $STK -o $OUT/checks/stack_clang
+stack-clang-O0|clang $WARN -O0 -march=native -pthread -DLIMIT=32768 $STK -o $OUT/checks/stack_clang_O0"
     [ -n "$CLANG_OMP" ] && CHECKS="$CHECKS
 stack-clang-omp|clang $WARN -O2 -march=native -fopenmp -pthread $STK -o $OUT/checks/stack_clang_omp"
 fi
@@ -209,7 +211,7 @@ for bin in twice static_gcc cpp_gxx readme_snippet no_cpuid static_clang cpp_cla
         cat "$OUT/checks/$bin.out"; fail "check $bin: ran and failed"
     fi
 done
-for bin in stack_gcc stack_gcc_omp stack_clang stack_clang_omp; do
+for bin in stack_gcc stack_gcc_omp stack_clang stack_clang_omp stack_gcc_O0 stack_clang_O0; do
     [ -x "$OUT/checks/$bin" ] || continue
     if "$OUT/checks/$bin" > "$OUT/checks/$bin.out" 2>&1; then
         pass
