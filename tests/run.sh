@@ -21,7 +21,8 @@
 # (tests/check_inline.c), the stack each call uses (tests/check_stack.c, gcc and clang,
 # OpenMP on and off), the examples and benchmarks built with -Werror and run in quick
 # mode, the A/B tool (bench/ab), the implementation built with -Ofast (gcc and g++:
-# tests/check_fast_math.c; clang must refuse it, unless LONGCTX_ALLOW_FAST_MATH).
+# tests/check_fast_math.c; clang must refuse it, unless LONGCTX_ALLOW_FAST_MATH), calls
+# from four threads at once under ThreadSanitizer (tests/check_threads.c).
 # Environment: OPENMP=0 drops every OpenMP configuration; CC is ignored (both
 # compilers are always used when present); JOBS sets build parallelism.
 
@@ -169,6 +170,9 @@ if have clang; then
 fast-math-clang-refused|if clang $WARN -Ofast -march=native -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_clang.o; then false; else clang $WARN -Ofast -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_clang.o 2>&1 | grep -q LONGCTX_ALLOW_FAST_MATH; fi
 fast-math-clang-allowed|clang $WARN -Ofast -march=native -DLONGCTX_ALLOW_FAST_MATH -Iinclude -c $OUT/checks/impl.c -o $OUT/checks/impl_fast_clang_allowed.o"
 fi
+# tests/check_threads.c: four threads on distinct objects at once, under ThreadSanitizer
+CHECKS="$CHECKS
+threads-tsan|gcc $WARN -O1 -g -march=native -fsanitize=thread -pthread -Iinclude tests/check_threads.c -o $OUT/checks/threads_tsan -lm"
 # tests/check_stack.c: the stack each public call uses (the header promises < 8 KiB),
 # built like a user's program (-O2 -march=native) with gcc and clang, OpenMP on and off,
 # and as a debug build (-O0, under 32 KiB); run below
@@ -203,7 +207,7 @@ while IFS='|' read -r name cmd; do
         pass
     fi
 done < "$OUT/checks/list"
-for bin in twice static_gcc cpp_gxx readme_snippet no_cpuid static_clang cpp_clangxx fast_math_gcc fast_math_gxx; do
+for bin in twice static_gcc cpp_gxx readme_snippet no_cpuid static_clang cpp_clangxx fast_math_gcc fast_math_gxx threads_tsan; do
     [ -x "$OUT/checks/$bin" ] || continue
     if "$OUT/checks/$bin" > "$OUT/checks/$bin.out" 2>&1; then
         pass
