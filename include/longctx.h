@@ -3958,8 +3958,8 @@ LCX__INLINE void lcx__attn_pf_lines(size_t b0, size_t b1, long *l0, long *l1) {
    in the block's columns. */
 LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                      const void *const *vrow, const lcx__attn_pf *pf,
-                                     const int vt) {
-    const int dv = a->dv, dvp = (int)lcx__attn_r16((size_t)a->dv);
+                                     const int vt, const int dvc) {
+    const int dv = dvc ? dvc : a->dv, dvp = (int)lcx__attn_r16((size_t)dv);
     const size_t es = (size_t)(vt == LCX_F32 ? 4 : 2);
     int r0, c0, j, k;
     for (r0 = 0; r0 < R; r0 += 4) {
@@ -4063,9 +4063,9 @@ LCX__ATTN_FI void lcx__attn_pv8_body(const lcx__attn *a, const lcx__attn_scr *sc
 }
 LCX__STATIC void lcx__attn_pv_avx2(const lcx__attn *a, const lcx__attn_scr *sc, int R, int n,
                                    const void *const *vrow, int vt, const lcx__attn_pf *pf) {
-    if (vt == LCX_F32) lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_F32);
-    else if (vt == LCX_F16) lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_F16);
-    else lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_BF16);
+    if (vt == LCX_F32) lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_F32, 0);
+    else if (vt == LCX_F16) lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_F16, 0);
+    else lcx__attn_pv8_body(a, sc, R, n, vrow, pf, LCX_BF16, 0);
 }
 #endif /* LCX__HAVE_AVX2 */
 /* Prefill: each item walks its head's keys once per query block; the next tile's
@@ -4136,8 +4136,8 @@ LCX__ATTN_NOINLINE void lcx__attn_step(const lcx__attn *a, int simd, const lcx__
    page LCX__ATTN_KICK on. */
 LCX__ATTN_FI void lcx__attn_sdh8_body(const lcx__attn *a, float *scr, int nk, int R, int n,
                                       const void *const *krow, int nn, const char *kcur,
-                                      const char *kspan, const int kt) {
-    const int d = a->d, dp = (int)lcx__attn_r16((size_t)a->d);
+                                      const char *kspan, const int kt, const int dc) {
+    const int d = dc ? dc : a->d, dp = (int)lcx__attn_r16((size_t)d);
     const size_t koff = (size_t)a->khs * (size_t)lcx__attn_esize(kt);
     const size_t sec = a->sec_floats, rowb = (size_t)nk * koff;
     lcx__attn_scr s0;
@@ -4181,18 +4181,20 @@ LCX__ATTN_FI void lcx__attn_sdh8_body(const lcx__attn *a, float *scr, int nk, in
    4 built with -mno-avx512f, calls alternating (bench/ab, f16 32/8 heads, d 128): n_kv
    32768 2 threads +9%, 1 thread +5%, 131072 +4%, 256-token pages +5%, bf16 +7% (every
    round but one); from cache 5-10% faster. V two heads ahead measured 1-4% slower than
-   one here; f32 K gained nothing (0.99) and keeps the head-by-head step. */
-LCX__ATTN_NOINLINE void lcx__attn_heads_avx2(const lcx__attn *a, float *scr, int nk, int R,
-                                             const lcx__attn_tile *t, const void *const *krow,
-                                             const void *const *vrow, const int64_t *kpos,
-                                             const void *const *nvrow, int nn,
-                                             const char *kcur, const char *kspan) {
+   one here; f32 K gained nothing (0.99) and keeps the head-by-head step.
+   kt, vt: the key and value types (vt < 0: the view's, found per call); dc, dvc: head
+   dims known at compile time (0: the view's). */
+LCX__ATTN_FI void lcx__attn_heads8_body(const lcx__attn *a, float *scr, int nk, int R,
+                                        const lcx__attn_tile *t, const void *const *krow,
+                                        const void *const *vrow, const int64_t *kpos,
+                                        const void *const *nvrow, int nn, const char *kcur,
+                                        const char *kspan, const int kt, const int vt,
+                                        const int dc, const int dvc) {
     const void *vh[LCX__ATTN_TK];
     const size_t voff = (size_t)a->vhs * (size_t)lcx__attn_esize(a->vt);
     lcx__attn_scr sc;
     int h, j;
-    if (a->kt == LCX_F16) lcx__attn_sdh8_body(a, scr, nk, R, t->n, krow, nn, kcur, kspan, LCX_F16);
-    else lcx__attn_sdh8_body(a, scr, nk, R, t->n, krow, nn, kcur, kspan, LCX_BF16);
+    lcx__attn_sdh8_body(a, scr, nk, R, t->n, krow, nn, kcur, kspan, kt, dc);
     for (h = 0; h < nk; h++) {
         lcx__attn_pf pf;
         pf.k = NULL; pf.ko = 0; pf.n = 0;
@@ -4200,8 +4202,39 @@ LCX__ATTN_NOINLINE void lcx__attn_heads_avx2(const lcx__attn *a, float *scr, int
         lcx__attn_scr_layout(a, scr + (size_t)h * a->sec_floats, &sc);
         lcx__attn_online_avx2(a, &sc, R, t->n, kpos, t->partial);
         for (j = 0; j < t->n; j++) vh[j] = (const char *)vrow[j] + (size_t)h * voff;
-        lcx__attn_pv_avx2(a, &sc, R, t->n, vh, a->vt, &pf);
+        if (vt < 0) lcx__attn_pv_avx2(a, &sc, R, t->n, vh, a->vt, &pf);
+        else lcx__attn_pv8_body(a, &sc, R, t->n, vh, &pf, vt, dvc);
     }
+}
+
+/* Compiled apart for head dim 128 (K and V of one type), as the AVX-512 step
+   (lcx__attn_heads_avx512): with the dim known the loops unroll whole. On the 2-core
+   Zen 4 built with -mno-avx512f, calls alternating (bench/ab, 32/8 heads, f16 unless
+   said) against the dim read from the view: from cache (n_kv 512, 1 thread) +5% (10 of
+   10 rounds, twice; +4.6% against the old header with 200 bytes of code inserted before
+   this step, which alone moved it -3% to +1%), bf16 +1.5%; n_kv 32768 2 threads +5% (8
+   of 8), 1 thread +4%, 131072 +4%, 256-token pages +6%, bf16 +7% (6 of 6 each). (Head
+   dim 64 in f16 or bf16 has 128-byte rows and takes the head-by-head step.) The f32
+   head-by-head step compiled so (d 128): +3% from cache, equal from DRAM, and the AVX2
+   prefill that shares its P V 0.97: not taken. */
+LCX__ATTN_NOINLINE void lcx__attn_heads_avx2(const lcx__attn *a, float *scr, int nk, int R,
+                                             const lcx__attn_tile *t, const void *const *krow,
+                                             const void *const *vrow, const int64_t *kpos,
+                                             const void *const *nvrow, int nn,
+                                             const char *kcur, const char *kspan) {
+#define LCX__ATTN_HEADS8(kt, vt, dc)                                                         \
+    lcx__attn_heads8_body(a, scr, nk, R, t, krow, vrow, kpos, nvrow, nn, kcur, kspan, kt, vt, \
+                          dc, dc)
+#define LCX__ATTN_HEADS8_DIM(dc)                                                             \
+    do {                                                                                     \
+        if (a->kt == LCX_F16) LCX__ATTN_HEADS8(LCX_F16, LCX_F16, dc);                        \
+        else LCX__ATTN_HEADS8(LCX_BF16, LCX_BF16, dc);                                       \
+    } while (0)
+    if (a->kt == a->vt && a->d == a->dv && a->d == 128) LCX__ATTN_HEADS8_DIM(128);
+    else if (a->kt == LCX_F16) LCX__ATTN_HEADS8(LCX_F16, -1, 0);
+    else LCX__ATTN_HEADS8(LCX_BF16, -1, 0);
+#undef LCX__ATTN_HEADS8_DIM
+#undef LCX__ATTN_HEADS8
 }
 
 #endif /* LCX__HAVE_AVX2 */
