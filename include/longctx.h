@@ -4174,9 +4174,9 @@ LCX__ATTN_FI void lcx__attn_sdh8_body(const lcx__attn *a, float *scr, int nk, in
 }
 
 /* The AVX2 decode step over the nk KV heads of an item for one tile, for f16/bf16 K whose
-   rows in the tile form one span of whole 256-byte steps (a small tile: K and V of 64
-   keys in at most 256 KiB): the logits of every head (above), then per head the online
-   softmax and P V, V prefetched one head ahead. Against the head-by-head step (each
+   rows in the tile form one span, two rows of a head whole 256-byte steps (a small
+   tile: K and V of 64 keys in at most 256 KiB): the logits of every head (above), then
+   per head the online softmax and P V, V prefetched one head ahead. Against the head-by-head step (each
    head's logits, softmax and P V in turn, K prefetched a tile ahead), on the 2-core Zen
    4 built with -mno-avx512f, calls alternating (bench/ab, f16 32/8 heads, d 128): n_kv
    32768 2 threads +9%, 1 thread +5%, 131072 +4%, 256-token pages +5%, bf16 +7% (every
@@ -4207,16 +4207,19 @@ LCX__ATTN_FI void lcx__attn_heads8_body(const lcx__attn *a, float *scr, int nk, 
     }
 }
 
-/* Compiled apart for head dim 128 (K and V of one type), as the AVX-512 step
+/* Compiled apart for head dims 128 and 64 (K and V of one type), as the AVX-512 step
    (lcx__attn_heads_avx512): with the dim known the loops unroll whole. On the 2-core
    Zen 4 built with -mno-avx512f, calls alternating (bench/ab, 32/8 heads, f16 unless
-   said) against the dim read from the view: from cache (n_kv 512, 1 thread) +5% (10 of
-   10 rounds, twice; +4.6% against the old header with 200 bytes of code inserted before
-   this step, which alone moved it -3% to +1%), bf16 +1.5%; n_kv 32768 2 threads +5% (8
-   of 8), 1 thread +4%, 131072 +4%, 256-token pages +6%, bf16 +7% (6 of 6 each). (Head
-   dim 64 in f16 or bf16 has 128-byte rows and takes the head-by-head step.) The f32
-   head-by-head step compiled so (d 128): +3% from cache, equal from DRAM, and the AVX2
-   prefill that shares its P V 0.97: not taken. */
+   said) against the dim read from the view, d 128: from cache (n_kv 512, 1 thread) +5%
+   (10 of 10 rounds, twice; +4.6% against the old header with 200 bytes of code inserted
+   before this step, which alone moved it -3% to +1%), bf16 +1.5%; n_kv 32768 2 threads
+   +5% (8 of 8), 1 thread +4%, 131072 +4%, 256-token pages +6%, bf16 +7% (6 of 6 each).
+   Head dim 64 (128-byte f16/bf16 rows: this step once took only rows of whole 256-byte
+   steps, and d 64 ran head by head) against the head-by-head step: from cache +7% (10
+   of 10), n_kv 32768 2 threads +11% (8 of 8), 1 thread +7%, 131072 +10%, 256-token pages
+   +12%, bf16 +11%, 4 KV heads +5% (6 of 6 each). The f32 head-by-head step compiled so
+   (d 128): +3% from cache, equal from DRAM, and the AVX2 prefill that shares its P V
+   0.97: not taken. */
 LCX__ATTN_NOINLINE void lcx__attn_heads_avx2(const lcx__attn *a, float *scr, int nk, int R,
                                              const lcx__attn_tile *t, const void *const *krow,
                                              const void *const *vrow, const int64_t *kpos,
@@ -4231,6 +4234,7 @@ LCX__ATTN_NOINLINE void lcx__attn_heads_avx2(const lcx__attn *a, float *scr, int
         else LCX__ATTN_HEADS8(LCX_BF16, LCX_BF16, dc);                                       \
     } while (0)
     if (a->kt == a->vt && a->d == a->dv && a->d == 128) LCX__ATTN_HEADS8_DIM(128);
+    else if (a->kt == a->vt && a->d == a->dv && a->d == 64) LCX__ATTN_HEADS8_DIM(64);
     else if (a->kt == LCX_F16) LCX__ATTN_HEADS8(LCX_F16, -1, 0);
     else LCX__ATTN_HEADS8(LCX_BF16, -1, 0);
 #undef LCX__ATTN_HEADS8_DIM
@@ -4261,7 +4265,8 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     if (simd == LCX__SIMD_AVX2 && a->kt != LCX_F32) { /* see lcx__attn_heads_avx2 */
         const int nk = kvh1 - kvh0;
         const size_t kbytes = (size_t)a->d * (size_t)lcx__attn_esize(a->kt);
-        if (lcx__attn_small_tile(nk, koff, voff, kbytes)) {
+        /* its blocks are 2 keys: their K rows of one head, whole 256-byte steps */
+        if (lcx__attn_small_tile(nk, koff, voff, 2 * kbytes)) {
             const char *kcur = lcx__attn_span(krow, t->n, nk, kbytes, koff);
             if (kcur) {
                 lcx__attn_heads_avx2(a, scr, nk, R, t, krow, vrow, kpos, nvrow, nn, kcur,
