@@ -2834,11 +2834,13 @@ LCX__ATTN_FI void lcx__attn_kick(const char *cur, size_t off, size_t end, const 
     } while (0)
 /* A small decode tile, whose rows the step prefetches a few keys ahead (in address order
    where they form a span): K and V of a tile (nk heads, koff/voff bytes between heads) in
-   at most 256 KiB, and K rows (kbytes) of whole 256-byte steps (d 64, 128, 256 f32; 128,
-   256 f16). */
-LCX__ATTN_FI int lcx__attn_small_tile(int nk, size_t koff, size_t voff, size_t kbytes) {
+   at most 256 KiB, and the K bytes of one head that the step prefetches as a unit
+   (kunit: one row for the AVX-512 step, the two rows of a block of 2 keys for the AVX2
+   step) whole 256-byte steps (rows of d 64, 128, 256 f32 or 128, 256 f16; AVX2 also
+   d 64 f16). */
+LCX__ATTN_FI int lcx__attn_small_tile(int nk, size_t koff, size_t voff, size_t kunit) {
     return (size_t)LCX__ATTN_TK * (size_t)nk * (koff + voff) <= ((size_t)256 << 10) &&
-           kbytes % 256 == 0;
+           kunit % 256 == 0;
 }
 /* A tile's rows as one span: row[0] when its n rows lie back to back, each holding nk
    packed heads of hbytes (head stride hstride == hbytes: a [token][head][dim] cache, a
@@ -4176,12 +4178,13 @@ LCX__ATTN_FI void lcx__attn_sdh8_body(const lcx__attn *a, float *scr, int nk, in
 /* The AVX2 decode step over the nk KV heads of an item for one tile, for f16/bf16 K whose
    rows in the tile form one span, two rows of a head whole 256-byte steps (a small
    tile: K and V of 64 keys in at most 256 KiB): the logits of every head (above), then
-   per head the online softmax and P V, V prefetched one head ahead. Against the head-by-head step (each
-   head's logits, softmax and P V in turn, K prefetched a tile ahead), on the 2-core Zen
-   4 built with -mno-avx512f, calls alternating (bench/ab, f16 32/8 heads, d 128): n_kv
-   32768 2 threads +9%, 1 thread +5%, 131072 +4%, 256-token pages +5%, bf16 +7% (every
-   round but one); from cache 5-10% faster. V two heads ahead measured 1-4% slower than
-   one here; f32 K gained nothing (0.99) and keeps the head-by-head step.
+   per head the online softmax and P V, V prefetched one head ahead. Against the
+   head-by-head step (each head's logits, softmax and P V in turn, K prefetched a tile
+   ahead), on the 2-core Zen 4 built with -mno-avx512f, calls alternating (bench/ab, f16
+   32/8 heads, d 128): n_kv 32768 2 threads +9%, 1 thread +5%, 131072 +4%, 256-token
+   pages +5%, bf16 +7% (every round but one); from cache 5-10% faster. V two heads
+   ahead measured 1-4% slower than one here; f32 K gained nothing (0.99) and keeps the
+   head-by-head step.
    kt, vt: the key and value types (vt < 0: the view's, found per call); dc, dvc: head
    dims known at compile time (0: the view's). */
 LCX__ATTN_FI void lcx__attn_heads8_body(const lcx__attn *a, float *scr, int nk, int R,
@@ -4265,8 +4268,7 @@ LCX__STATIC void lcx__attn_step_heads(const lcx__attn *a, int simd, float *scr, 
     if (simd == LCX__SIMD_AVX2 && a->kt != LCX_F32) { /* see lcx__attn_heads_avx2 */
         const int nk = kvh1 - kvh0;
         const size_t kbytes = (size_t)a->d * (size_t)lcx__attn_esize(a->kt);
-        /* its blocks are 2 keys: their K rows of one head, whole 256-byte steps */
-        if (lcx__attn_small_tile(nk, koff, voff, 2 * kbytes)) {
+        if (lcx__attn_small_tile(nk, koff, voff, 2 * kbytes)) { /* blocks of 2 keys */
             const char *kcur = lcx__attn_span(krow, t->n, nk, kbytes, koff);
             if (kcur) {
                 lcx__attn_heads_avx2(a, scr, nk, R, t, krow, vrow, kpos, nvrow, nn, kcur,
