@@ -3,23 +3,10 @@
    with plain -O2): the answers must be those of an IEEE build. Before the header kept its
    implementation out of fast-math (gcc) or refused it (other compilers), this failed 8
    checks with gcc 12 (NaN and Inf parameters of the attention, the merge and RoPE
-   accepted) and 7 with clang 14 (also two empty partials merged into NaN). Prints one
-   line per failure, then "ok" or "FAILED"; exits non-zero on any failure. */
+   accepted) and 7 with clang 14 (also two empty partials merged into NaN). Reports as
+   the test programs do (tests/runner.h); exits non-zero on any failure. */
 #include "longctx.h"
-#include <math.h>
-#include <stdio.h>
-#include <string.h>
-
-static int g_bad = 0;
-#define EXPECT(c, ...)                                                                      \
-    do {                                                                                    \
-        if (!(c)) {                                                                         \
-            g_bad++;                                                                        \
-            printf("FAIL line %d: ", __LINE__);                                             \
-            printf(__VA_ARGS__);                                                            \
-            printf("\n");                                                                   \
-        }                                                                                   \
-    } while (0)
+#include "runner.h"
 
 static int is_minus_inf(float x) { return isinf(x) && x < 0; }
 
@@ -32,22 +19,22 @@ static void merge_cases(void) {
     lcx_status st;
     /* one side empty (-INFINITY, its out not read): the other side whole */
     st = lcx_attention_merge(out, lse, 2, part, pl, 2, 2, 1, 2, NULL);
-    EXPECT(st == LCX_OK && out[0] == 3 && out[1] == 4 && lse[0] == 1.0f && out[2] == 1 &&
+    CHECKF(st == LCX_OK && out[0] == 3 && out[1] == 4 && lse[0] == 1.0f && out[2] == 1 &&
                out[3] == 2 && lse[1] == 0.5f,
            "merge, one side empty: %g %g %g | %g %g %g", (double)out[0], (double)out[1],
            (double)lse[0], (double)out[2], (double)out[3], (double)lse[1]);
     /* both empty: out 0, lse -INFINITY */
     st = lcx_attention_merge(o2, l2, 2, p2, pl2, 2, 1, 1, 2, NULL);
-    EXPECT(st == LCX_OK && o2[0] == 0 && o2[1] == 0 && is_minus_inf(l2[0]),
+    CHECKF(st == LCX_OK && o2[0] == 0 && o2[1] == 0 && is_minus_inf(l2[0]),
            "merge, both empty: %g %g %g", (double)o2[0], (double)o2[1], (double)l2[0]);
     /* a sink of logit 0 beside lse 0 halves the output */
     st = lcx_attention_merge(o3, l3, 2, p3, pl3, 2, 1, 1, 2, sink);
-    EXPECT(st == LCX_OK && fabsf(o3[0] - 0.5f) < 1e-6f && fabsf(o3[1] - 1.0f) < 1e-6f &&
+    CHECKF(st == LCX_OK && fabsf(o3[0] - 0.5f) < 1e-6f && fabsf(o3[1] - 1.0f) < 1e-6f &&
                fabsf(l3[0] - logf(2.0f)) < 1e-6f,
            "merge with a sink: %g %g %g", (double)o3[0], (double)o3[1], (double)l3[0]);
-    EXPECT(lcx_attention_merge(o3, l3, 2, p3, pl3, 2, 1, 1, 2, nan_sink) == LCX_ERR_INVALID_ARG,
+    CHECKF(lcx_attention_merge(o3, l3, 2, p3, pl3, 2, 1, 1, 2, nan_sink) == LCX_ERR_INVALID_ARG,
            "merge: NaN sink accepted");
-    EXPECT(lcx_attention_merge(o3, l3, 2, p3, pl3, 2, 1, 1, 2, inf_sink) == LCX_ERR_INVALID_ARG,
+    CHECKF(lcx_attention_merge(o3, l3, 2, p3, pl3, 2, 1, 1, 2, inf_sink) == LCX_ERR_INVALID_ARG,
            "merge: +INFINITY sink accepted");
 }
 
@@ -96,12 +83,12 @@ static void attention_cases(void) {
     st = lcx_attention(&d, q, 2, 2, qp, &kv, out, 2, lse, work, sizeof work);
     ref_row(q + 2, k, v, 4, 1 / sqrt(2.0), 3.0, 0.3, kp, 8, -0.5, ref);
     err = fmax(fabs(out[2] - ref[0]), fabs(out[3] - ref[1]));
-    EXPECT(st == LCX_OK && out[0] == 0 && out[1] == 0 && lse[0] == -0.5f && err < 1e-6,
+    CHECKF(st == LCX_OK && out[0] == 0 && out[1] == 0 && lse[0] == -0.5f && err < 1e-6,
            "attention: status %d, masked row %g %g lse %g, row 1 error %g", (int)st,
            (double)out[0], (double)out[1], (double)lse[0], err);
     d.sinks = NULL; d.alibi_slopes = NULL; d.softcap = 0;
     st = lcx_attention(&d, q, 2, 2, qp, &kv, out, 2, lse, work, sizeof work);
-    EXPECT(st == LCX_OK && out[0] == 0 && out[1] == 0 && is_minus_inf(lse[0]),
+    CHECKF(st == LCX_OK && out[0] == 0 && out[1] == 0 && is_minus_inf(lse[0]),
            "attention, a row with no key: %g %g lse %g", (double)out[0], (double)out[1],
            (double)lse[0]);
     /* bad parameters: an error, nothing written */
@@ -116,7 +103,7 @@ static void attention_cases(void) {
             if (c == 4) b.sinks = nan_sink;
             out[0] = 123.0f;
             st = lcx_attention(&b, q, 2, 2, qp, &kv, out, 2, lse, work, sizeof work);
-            EXPECT(st == LCX_ERR_INVALID_ARG && out[0] == 123.0f,
+            CHECKF(st == LCX_ERR_INVALID_ARG && out[0] == 123.0f,
                    "attention, bad parameter %d: status %d", c, (int)st);
         }
     }
@@ -133,38 +120,37 @@ static void rope_cases(void) {
     c.head_dim = 128;
     for (int i = 0; i < 3; i++) {
         c.theta = bad[i];
-        EXPECT(lcx_rope_init(&r, &c) == LCX_ERR_INVALID_ARG, "rope: theta %g accepted", bad[i]);
+        CHECKF(lcx_rope_init(&r, &c) == LCX_ERR_INVALID_ARG, "rope: theta %g accepted", bad[i]);
     }
     c.theta = 10000;
     c.type = LCX_ROPE_YARN; c.factor = 4; c.original_max_pos = 4096; c.beta_fast = NAN;
-    EXPECT(lcx_rope_init(&r, &c) == LCX_ERR_INVALID_ARG, "rope: YaRN beta_fast NaN accepted");
+    CHECKF(lcx_rope_init(&r, &c) == LCX_ERR_INVALID_ARG, "rope: YaRN beta_fast NaN accepted");
     memset(&c, 0, sizeof c);
     c.head_dim = 128; c.theta = 10000;
-    EXPECT(lcx_rope_init(&r, &c) == LCX_OK, "rope: init");
+    CHECKF(lcx_rope_init(&r, &c) == LCX_OK, "rope: init");
     /* cos and sin at the largest int32 position against long double */
     lcx_rope_inv_freq(&r, f);
-    EXPECT(lcx_rope_cos_sin(&r, p, cs, sn) == LCX_OK, "rope: cos_sin");
+    CHECKF(lcx_rope_cos_sin(&r, p, cs, sn) == LCX_OK, "rope: cos_sin");
     for (int i = 0; i < 64; i++) {
         const long double a = (long double)p * f[i];
         worst = fmax(worst, fabs(cs[i] - (double)cosl(a)));
         worst = fmax(worst, fabs(sn[i] - (double)sinl(a)));
     }
-    EXPECT(worst < 1e-6, "rope: cos/sin at position 2^31-1, error %g", worst);
+    CHECKF(worst < 1e-6, "rope: cos/sin at position 2^31-1, error %g", worst);
 }
 
 static void convert_cases(void) {
     const lcx_f16 h = lcx_f32_to_f16(NAN);
-    EXPECT((h & 0x7C00) == 0x7C00 && (h & 0x03FF), "f16 of NaN: %04x", (unsigned)h);
-    EXPECT(lcx_f32_to_f16(INFINITY) == 0x7C00, "f16 of +Inf");
-    EXPECT(isnan(lcx_f16_to_f32(0x7E00)), "f32 of an f16 NaN");
-    EXPECT(lcx_f32_to_bf16(-INFINITY) == 0xFF80, "bf16 of -Inf");
+    CHECKF((h & 0x7C00) == 0x7C00 && (h & 0x03FF), "f16 of NaN: %04x", (unsigned)h);
+    CHECKF(lcx_f32_to_f16(INFINITY) == 0x7C00, "f16 of +Inf");
+    CHECKF(isnan(lcx_f16_to_f32(0x7E00)), "f32 of an f16 NaN");
+    CHECKF(lcx_f32_to_bf16(-INFINITY) == 0xFF80, "bf16 of -Inf");
 }
 
 int main(void) {
-    merge_cases();
-    attention_cases();
-    rope_cases();
-    convert_cases();
-    printf("%s (%d failed checks)\n", g_bad ? "FAILED" : "ok", g_bad);
-    return g_bad != 0;
+    RUN(merge_cases);
+    RUN(attention_cases);
+    RUN(rope_cases);
+    RUN(convert_cases);
+    return lcx_test_summary();
 }
